@@ -1,0 +1,351 @@
+/**
+ * One per job process: a keep-alive dispatcher shared by the OpenAI client and supabase-js,
+ * with the accounting, health and cleanup an operator needs. Built in parallel, in `prewarm`.
+ */
+import { log } from '@livekit/agents';
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import OpenAI from 'openai';
+import pTimeout from 'p-timeout';
+import type { Agent } from 'undici';
+import WebSocket from 'ws';
+import type { Config } from '../config.js';
+import { secretsOf } from '../config.js';
+import { describeError } from '../redact.js';
+import { ConnectionAccounting, type Connector } from './connection-accounting.js';
+import {
+  createConnector,
+  createDispatcher,
+  originCounts,
+  pooledFetch,
+  type DispatcherSettings,
+} from './dispatcher.js';
+import { HealthMonitor, type HealthCheck } from './health-monitor.js';
+import type { PoolStats, CleanupReport } from './pool-stats.js';
+import { ServiceMetrics } from './service-metrics.js';
+
+export type Logger = ReturnType<typeof log>;
+
+/** A cache the pool can prune on cleanup and report on (an lru-cache fits). */
+export interface PrunableCache {
+  readonly size: number;
+  purgeStale(): boolean;
+}
+
+export interface ConnectionPoolOptions {
+  logger?: Logger;
+  /** Send a cheap request to each service while building, so the first turn finds a warm connection. */
+  warmUp?: boolean;
+  /** Extra TLS options for the dispatcher (a private CA in tests and benchmarks). */
+  tls?: DispatcherSettings['tls'];
+  /** Replace or add health checks (e.g. the memory store's ping). */
+  healthChecks?: Record<string, HealthCheck>;
+}
+
+type Service = 'openai' | 'supabase';
+
+export class ConnectionPool {
+  readonly createdAt = Date.now();
+  readonly buildTimingsMs: Record<string, number> = {};
+  readonly #config: Config;
+  readonly #logger: Logger;
+  readonly #secrets: string[];
+  readonly #settings: DispatcherSettings;
+  readonly #connector: Connector;
+  readonly #accounting: ConnectionAccounting;
+  readonly #metrics: Record<Service, ServiceMetrics> = {
+    openai: new ServiceMetrics(),
+    supabase: new ServiceMetrics(),
+  };
+  readonly #health: HealthMonitor;
+  readonly #caches = new Map<string, PrunableCache>();
+  #dispatcher: Agent;
+  #draining = new Set<Agent>();
+  #openai!: OpenAI;
+  #supabase?: SupabaseClient;
+  #closing?: Promise<void>;
+  #lastCleanup?: CleanupReport;
+
+  private constructor(config: Config, options: ConnectionPoolOptions) {
+    this.#config = config;
+    this.#logger = options.logger ?? log().child({ component: 'connection-pool' });
+    this.#secrets = secretsOf(config);
+    this.#settings = {
+      connectionsPerOrigin: config.pool.connectionsPerOrigin,
+      keepAliveTimeoutMs: config.pool.keepAliveTimeoutMs,
+      connectTimeoutMs: config.pool.connectTimeoutMs,
+      tls: options.tls,
+    };
+    this.#connector = createConnector(this.#settings);
+    this.#accounting = new ConnectionAccounting(this.#connector);
+    this.#dispatcher = createDispatcher(this.#settings, this.#connector);
+    this.#health = new HealthMonitor({
+      intervalMs: config.pool.healthCheckIntervalMs,
+      timeoutMs: config.pool.initTimeoutMs,
+      secrets: this.#secrets,
+      onPersistentFailure: (service, failures) => this.#rebuild(service, failures),
+      onChange: (service, health) =>
+        this.#logger.info(
+          { service, status: health.status, error: health.lastError },
+          'service health changed',
+        ),
+    });
+  }
+
+  /**
+   * Builds the dispatcher, then the OpenAI and Supabase clients in parallel, each step (client
+   * plus warm-up request) bounded by `pool.initTimeoutMs`. A slow or failing service never fails
+   * the build: it is recorded as unhealthy and checked again by the monitor.
+   */
+  static async create(
+    config: Config,
+    options: ConnectionPoolOptions = {},
+  ): Promise<ConnectionPool> {
+    const started = performance.now();
+    const pool = new ConnectionPool(config, options);
+    const warmUp = options.warmUp ?? true;
+    const steps: Record<string, () => Promise<unknown>> = {
+      openai: async () => {
+        pool.#openai = pool.#buildOpenAI();
+        pool.#health.add('openai', (signal) => pool.#openai.models.list({ signal }));
+        if (warmUp) await pool.#health.check('openai');
+      },
+    };
+    if (config.supabase) {
+      const supabase = config.supabase;
+      steps.supabase = async () => {
+        pool.#supabase = pool.#buildSupabase();
+        // Never HEAD: undici closes the connection after every HEAD request.
+        pool.#health.add('supabase', (signal) =>
+          pool
+            .#fetchFor('supabase')(`${supabase.url}/rest/v1/`, {
+              method: 'GET',
+              headers: {
+                apikey: supabase.serviceRoleKey,
+                authorization: `Bearer ${supabase.serviceRoleKey}`,
+              },
+              signal,
+            })
+            .then(assertOk),
+        );
+        if (warmUp) await pool.#health.check('supabase');
+      };
+    }
+    for (const [service, check] of Object.entries(options.healthChecks ?? {}))
+      pool.#health.add(service, check);
+
+    await Promise.all(
+      Object.entries(steps).map(async ([name, step]) => {
+        const stepStarted = performance.now();
+        try {
+          await pTimeout(step(), {
+            milliseconds: config.pool.initTimeoutMs,
+            message: `${name} did not get ready within ${config.pool.initTimeoutMs} ms`,
+          });
+        } catch (error) {
+          pool.#health.record(name, error);
+          pool.#logger.warn(
+            { service: name, error: describeError(error, pool.#secrets) },
+            'pool step failed; continuing',
+          );
+        } finally {
+          pool.buildTimingsMs[name] = Math.round(performance.now() - stepStarted);
+        }
+      }),
+    );
+    pool.buildTimingsMs.total = Math.round(performance.now() - started);
+    pool.#health.start();
+    return pool;
+  }
+
+  /** For the voice plugins: no SDK retries (the framework retries). */
+  get openai(): OpenAI {
+    return this.#openai;
+  }
+
+  /** For background work (memory extraction): the same dispatcher, with SDK retries and backoff. */
+  get openaiBackground(): OpenAI {
+    return this.#openai.withOptions({ maxRetries: 2, timeout: this.#config.openai.timeoutMs });
+  }
+
+  get supabase(): SupabaseClient | undefined {
+    return this.#supabase;
+  }
+
+  get dispatcher(): Agent {
+    return this.#dispatcher;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  get secrets(): readonly string[] {
+    return this.#secrets;
+  }
+
+  /** Counts an HTTP service of the caller's own (e.g. a store) under this pool's connections. */
+  fetchFor(service: Service): typeof fetch {
+    return this.#fetchFor(service);
+  }
+
+  registerCache(name: string, cache: PrunableCache): void {
+    this.#caches.set(name, cache);
+  }
+
+  addHealthCheck(service: string, check: HealthCheck): void {
+    this.#health.add(service, check);
+  }
+
+  checkHealth(): ReturnType<HealthMonitor['checkAll']> {
+    return this.#health.checkAll();
+  }
+
+  stats(): PoolStats {
+    const connections = this.#accounting.counts();
+    const requests = this.#metrics.openai.requests + this.#metrics.supabase.requests;
+    const health = this.#health.snapshot();
+    const service = (name: Service) => ({
+      configured: name === 'openai' || this.#supabase !== undefined,
+      ...this.#metrics[name].snapshot(),
+      health: health[name] ?? { status: 'unknown' as const, consecutiveFailures: 0, rebuilds: 0 },
+    });
+    const others = Object.fromEntries(
+      Object.entries(health).filter(([name]) => name !== 'openai' && name !== 'supabase'),
+    );
+    return {
+      uptimeMs: Date.now() - this.createdAt,
+      buildTimingsMs: { ...this.buildTimingsMs },
+      services: { openai: service('openai'), supabase: service('supabase') },
+      otherHealth: others,
+      connections: {
+        ...connections,
+        lastConnectError:
+          connections.lastConnectError &&
+          describeError(connections.lastConnectError, this.#secrets),
+        perOrigin: originCounts(this.#dispatcher),
+        draining: this.#draining.size,
+        // A request that did not open a connection reused a warm one.
+        warmReuseRatio:
+          requests === 0
+            ? null
+            : Math.max(0, Math.round((1 - connections.opened / requests) * 1000) / 1000),
+        maxPerOrigin: this.#settings.connectionsPerOrigin,
+        keepAliveTimeoutMs: this.#settings.keepAliveTimeoutMs,
+      },
+      caches: Object.fromEntries([...this.#caches].map(([name, c]) => [name, { size: c.size }])),
+      lastCleanup: this.#lastCleanup,
+      closed: this.closed,
+    };
+  }
+
+  /**
+   * Closes idle connections, prunes expired cache entries and resets error windows. Requests in
+   * flight are never aborted: the old dispatcher is closed gracefully (it finishes what it is
+   * running), and new requests go through a fresh one.
+   */
+  async cleanup(): Promise<CleanupReport> {
+    if (this.closed) throw new Error('connection pool is closed');
+    const old = this.#dispatcher;
+    const before = originCounts(old);
+    const closedConnections = Object.values(before).reduce(
+      (n, o) => n + o.connected - o.running,
+      0,
+    );
+    const inFlight = Object.values(before).reduce((n, o) => n + o.running + o.pending, 0);
+    this.#dispatcher = createDispatcher(this.#settings, this.#connector);
+    this.#draining.add(old);
+    void old
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.#draining.delete(old));
+
+    let prunedCaches = 0;
+    for (const cache of this.#caches.values()) if (cache.purgeStale()) prunedCaches++;
+    for (const metrics of Object.values(this.#metrics)) metrics.resetErrorWindow();
+
+    const report: CleanupReport = {
+      at: new Date().toISOString(),
+      idleConnectionsClosed: Math.max(0, closedConnections),
+      requestsLeftRunning: inFlight,
+      cachesPruned: prunedCaches,
+      errorWindowsReset: Object.keys(this.#metrics).length,
+    };
+    this.#lastCleanup = report;
+    this.#logger.info(report, 'connection pool cleaned up');
+    return report;
+  }
+
+  /** Idempotent. Waits for requests in flight up to `pool.closeTimeoutMs`, then tears down. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#health.stop();
+    const dispatchers = [this.#dispatcher, ...this.#draining];
+    const graceful = Promise.all(dispatchers.map((d) => d.close().catch(() => undefined)));
+    try {
+      await pTimeout(graceful, { milliseconds: this.#config.pool.closeTimeoutMs });
+    } catch {
+      this.#logger.warn('requests still running at pool close deadline; destroying connections');
+      await Promise.all(dispatchers.map((d) => d.destroy().catch(() => undefined)));
+    }
+    this.#accounting.close();
+  }
+
+  #fetchFor(service: Service): typeof fetch {
+    const metrics = this.#metrics[service];
+    return pooledFetch(
+      () => this.#dispatcher,
+      async (run) => {
+        const started = metrics.started();
+        try {
+          const response = await run();
+          metrics.finished(started, response.status < 500 && response.status !== 429);
+          return response;
+        } catch (error) {
+          metrics.finished(started, false);
+          throw error;
+        }
+      },
+    );
+  }
+
+  #buildOpenAI(): OpenAI {
+    return new OpenAI({
+      apiKey: this.#config.openai.apiKey,
+      baseURL: this.#config.openai.baseURL,
+      // The voice plugins expect a client without SDK retries: the framework retries.
+      maxRetries: 0,
+      timeout: this.#config.openai.timeoutMs,
+      fetch: this.#fetchFor('openai'),
+    });
+  }
+
+  #buildSupabase(): SupabaseClient {
+    const supabase = this.#config.supabase!;
+    return createClient(supabase.url, supabase.serviceRoleKey, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      global: { fetch: this.#fetchFor('supabase') },
+      // Node 20 has no global WebSocket; supabase-js needs one for its realtime client.
+      realtime: { transport: WebSocket as never },
+    });
+  }
+
+  /** A client that keeps failing is replaced; whoever reads `pool.openai` next gets the new one. */
+  #rebuild(service: string, failures: number): void {
+    if (this.closed) return;
+    if (service === 'openai') this.#openai = this.#buildOpenAI();
+    else if (service === 'supabase' && this.#config.supabase)
+      this.#supabase = this.#buildSupabase();
+    else return;
+    this.#logger.warn({ service, failures }, 'rebuilt client after repeated failures');
+  }
+}
+
+async function assertOk(response: Response): Promise<void> {
+  // Drain the body so the connection goes back to the pool.
+  await response.arrayBuffer();
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+}

@@ -1,0 +1,132 @@
+/**
+ * Checks each service on an interval with a cheap request, and keeps its health: healthy,
+ * degraded (failing, not yet down) or down. A service that keeps failing is handed to
+ * `onPersistentFailure` (the pool rebuilds its client) at 3, 6, 12, … consecutive failures.
+ */
+import pTimeout from 'p-timeout';
+import { describeError } from '../redact.js';
+
+export type HealthStatus = 'unknown' | 'healthy' | 'degraded' | 'down';
+export type HealthCheck = (signal: AbortSignal) => Promise<unknown>;
+
+export interface ServiceHealth {
+  status: HealthStatus;
+  consecutiveFailures: number;
+  lastError?: string;
+  lastCheckedAt?: string;
+  lastHealthyAt?: string;
+  checkLatencyMs?: number;
+  rebuilds: number;
+}
+
+export interface HealthMonitorOptions {
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures after which a service is down. */
+  downAfter?: number;
+  secrets?: readonly string[];
+  onPersistentFailure?: (service: string, failures: number) => void | Promise<void>;
+  onChange?: (service: string, health: ServiceHealth) => void;
+}
+
+export class HealthMonitor {
+  readonly #checks = new Map<string, HealthCheck>();
+  readonly #health = new Map<string, ServiceHealth>();
+  readonly #running = new Map<string, Promise<ServiceHealth>>();
+  #timer?: NodeJS.Timeout;
+
+  constructor(private readonly options: HealthMonitorOptions) {}
+
+  add(service: string, check: HealthCheck): void {
+    this.#checks.set(service, check);
+    if (!this.#health.has(service))
+      this.#health.set(service, { status: 'unknown', consecutiveFailures: 0, rebuilds: 0 });
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.checkAll(), this.options.intervalMs);
+    // A health timer must never keep a finished job process alive.
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async checkAll(): Promise<Record<string, ServiceHealth>> {
+    await Promise.all([...this.#checks.keys()].map((s) => this.check(s)));
+    return this.snapshot();
+  }
+
+  /** Runs one service's check now; concurrent calls share one check. */
+  check(service: string): Promise<ServiceHealth> {
+    const running = this.#running.get(service);
+    if (running) return running;
+    const run = this.#runCheck(service).finally(() => this.#running.delete(service));
+    this.#running.set(service, run);
+    return run;
+  }
+
+  async #runCheck(service: string): Promise<ServiceHealth> {
+    const check = this.#checks.get(service);
+    if (!check) throw new Error(`no health check for ${service}`);
+    const controller = new AbortController();
+    const started = performance.now();
+    try {
+      await pTimeout(check(controller.signal), {
+        milliseconds: this.options.timeoutMs,
+        message: `health check timed out after ${this.options.timeoutMs} ms`,
+      });
+      this.record(service, undefined, performance.now() - started);
+    } catch (error) {
+      controller.abort();
+      this.record(service, error, performance.now() - started);
+    }
+    return this.#health.get(service)!;
+  }
+
+  /** Records an outcome seen elsewhere (the pool's warm-up request) as a check. */
+  record(service: string, error: unknown, latencyMs?: number): void {
+    const previous = this.#health.get(service) ?? {
+      status: 'unknown',
+      consecutiveFailures: 0,
+      rebuilds: 0,
+    };
+    const now = new Date().toISOString();
+    const downAfter = this.options.downAfter ?? 3;
+    const next: ServiceHealth =
+      error === undefined
+        ? {
+            status: 'healthy',
+            consecutiveFailures: 0,
+            lastCheckedAt: now,
+            lastHealthyAt: now,
+            rebuilds: previous.rebuilds,
+          }
+        : {
+            ...previous,
+            status: previous.consecutiveFailures + 1 >= downAfter ? 'down' : 'degraded',
+            consecutiveFailures: previous.consecutiveFailures + 1,
+            lastError: describeError(error, this.options.secrets),
+            lastCheckedAt: now,
+          };
+    if (latencyMs !== undefined) next.checkLatencyMs = Math.round(latencyMs);
+    this.#health.set(service, next);
+    if (next.status !== previous.status) this.options.onChange?.(service, next);
+
+    // Rebuild at 3, 6, 12, 24 … failures: a backoff that does not hammer a service that is down.
+    const failures = next.consecutiveFailures;
+    if (failures >= downAfter && Number.isInteger(Math.log2(failures / downAfter))) {
+      next.rebuilds++;
+      void Promise.resolve(this.options.onPersistentFailure?.(service, failures)).catch(
+        () => undefined,
+      );
+    }
+  }
+
+  snapshot(): Record<string, ServiceHealth> {
+    return Object.fromEntries([...this.#health].map(([s, h]) => [s, { ...h }]));
+  }
+}

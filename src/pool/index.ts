@@ -1,0 +1,8 @@
+export {
+  ConnectionPool,
+  type ConnectionPoolOptions,
+  type PrunableCache,
+  type Logger,
+} from './connection-pool.js';
+export type { PoolStats, CleanupReport, ServiceStats } from './pool-stats.js';
+export type { HealthStatus, ServiceHealth, HealthCheck } from './health-monitor.js';

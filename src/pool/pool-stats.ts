@@ -1,0 +1,39 @@
+/** The JSON-safe shapes the pool reports. No field ever holds a key, token or credential-bearing URL. */
+import type { ConnectionCounts } from './connection-accounting.js';
+import type { OriginCounts } from './dispatcher.js';
+import type { ServiceHealth } from './health-monitor.js';
+import type { ServiceMetricsSnapshot } from './service-metrics.js';
+
+export interface ServiceStats extends ServiceMetricsSnapshot {
+  configured: boolean;
+  health: ServiceHealth;
+}
+
+export interface CleanupReport {
+  at: string;
+  idleConnectionsClosed: number;
+  /** Requests that were running at cleanup: they finish on the old connections, never aborted. */
+  requestsLeftRunning: number;
+  cachesPruned: number;
+  errorWindowsReset: number;
+}
+
+export interface PoolStats {
+  uptimeMs: number;
+  buildTimingsMs: Record<string, number>;
+  services: { openai: ServiceStats; supabase: ServiceStats };
+  /** Health of services registered by other parts (the memory store). */
+  otherHealth: Record<string, ServiceHealth>;
+  connections: ConnectionCounts & {
+    perOrigin: Record<string, OriginCounts>;
+    /** Dispatchers retired by cleanup, still finishing their requests. */
+    draining: number;
+    /** Share of requests that did not have to open a connection. */
+    warmReuseRatio: number | null;
+    maxPerOrigin: number;
+    keepAliveTimeoutMs: number;
+  };
+  caches: Record<string, { size: number }>;
+  lastCleanup?: CleanupReport;
+  closed: boolean;
+}

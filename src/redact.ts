@@ -1,0 +1,42 @@
+/**
+ * Strips credentials from text bound for logs, stats or speech: the known secret values, and
+ * anything shaped like an API key, a JWT or a password inside a URL.
+ */
+const SECRET_SHAPES: readonly RegExp[] = [
+  /\bsk-[A-Za-z0-9_-]{8,}/g, // OpenAI-style keys
+  /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, // JWTs (Supabase keys, LiveKit tokens)
+  /(?<=\/\/)[^/\s:@]+:[^/\s@]+(?=@)/g, // user:password@ in URLs
+  /(?<=[?&](?:apikey|api_key|access_token|token|key)=)[^&\s]+/gi, // credentials in query strings
+];
+
+export const REDACTED = '[redacted]';
+
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join(REDACTED);
+  }
+  for (const shape of SECRET_SHAPES) out = out.replace(shape, REDACTED);
+  return out;
+}
+
+/** A short, secret-free description of an error and its cause chain. */
+export function describeError(error: unknown, secrets: readonly string[] = []): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
+    if (current instanceof Error) {
+      const code = (current as { code?: unknown }).code;
+      parts.push(
+        typeof code === 'string' && !current.message.includes(code)
+          ? `${current.message} (${code})`
+          : current.message,
+      );
+      current = current.cause;
+    } else {
+      parts.push(String(current));
+      break;
+    }
+  }
+  return redact(parts.filter(Boolean).join(': ') || 'unknown error', secrets).slice(0, 300);
+}

@@ -1,0 +1,61 @@
+/** Pool stats → one or two sentences a caller understands when spoken. Never a secret: only counts. */
+import type { CleanupReport, PoolStats, ServiceStats } from '../pool/pool-stats.js';
+
+const SERVICE_NAMES = { openai: 'OpenAI', supabase: 'Supabase' } as const;
+
+export function describePoolStats(stats: PoolStats): string {
+  const sentences = [healthSentence(stats) + '; ' + connectionSentence(stats)];
+  const p95 = stats.services.openai.latencyMs.p95;
+  if (p95 !== null) sentences.push(`OpenAI's 95th-percentile latency is ${p95} milliseconds.`);
+  return sentences.join(' ');
+}
+
+function healthSentence(stats: PoolStats): string {
+  const services: [string, ServiceStats['health']['status']][] = [];
+  for (const key of ['openai', 'supabase'] as const) {
+    const s = stats.services[key];
+    if (s.configured) services.push([SERVICE_NAMES[key], s.health.status]);
+  }
+  for (const [name, health] of Object.entries(stats.otherHealth))
+    services.push([spokenName(name), health.status]);
+
+  const unwell = services.filter(([, status]) => status === 'down' || status === 'degraded');
+  const unchecked = services.filter(([, status]) => status === 'unknown');
+  if (unwell.length === 0 && unchecked.length === 0) return 'All services are healthy';
+  const parts = unwell.map(
+    ([name, status]) => `${name} is ${status === 'down' ? 'down' : 'having trouble'}`,
+  );
+  if (unchecked.length > 0) parts.push(`${list(unchecked.map(([n]) => n))} not checked yet`);
+  const healthy = services.filter(([, status]) => status === 'healthy').map(([n]) => n);
+  if (healthy.length > 0)
+    parts.push(`${list(healthy)} ${healthy.length === 1 ? 'is' : 'are'} fine`);
+  return capitalize(parts.join(', '));
+}
+
+function connectionSentence(stats: PoolStats): string {
+  const open = Object.values(stats.connections.perOrigin).reduce((n, o) => n + o.connected, 0);
+  const connections = `${open} ${open === 1 ? 'connection is' : 'connections are'} open`;
+  const ratio = stats.connections.warmReuseRatio;
+  if (ratio === null) return `${connections} and no requests have been made yet.`;
+  return `${connections} and ${Math.round(ratio * 100)} percent of requests reused a warm one.`;
+}
+
+export function describeCleanup(report: CleanupReport): string {
+  const closed = report.idleConnectionsClosed;
+  const parts = [`I closed ${closed} idle ${closed === 1 ? 'connection' : 'connections'}`];
+  if (report.cachesPruned > 0)
+    parts.push(`pruned ${report.cachesPruned} ${report.cachesPruned === 1 ? 'cache' : 'caches'}`);
+  parts.push('reset the error counters');
+  let text = `${list(parts)}.`;
+  if (report.requestsLeftRunning > 0) {
+    text += ` ${report.requestsLeftRunning} ${report.requestsLeftRunning === 1 ? 'request was' : 'requests were'} still running and will finish normally.`;
+  }
+  return text;
+}
+
+const spokenName = (service: string) => (service === 'memoryStore' ? 'the memory store' : service);
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+function list(items: string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
