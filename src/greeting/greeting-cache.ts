@@ -1,0 +1,134 @@
+/**
+ * Two-level greeting cache: an in-process LRU with a TTL in front of the shared store level
+ * (every job process and worker machine sees the same rows). Keys pair the agent and the caller
+ * identity, so one caller's greeting is never served to another.
+ */
+import { LRUCache } from 'lru-cache';
+import type { GreetingStore } from './greeting-store.js';
+
+export interface CachedGreeting {
+  text: string;
+  stale: boolean;
+  level: 'memory' | 'store';
+}
+
+export interface GreetingCacheStats {
+  hits: number;
+  storeHits: number;
+  misses: number;
+  stale: number;
+  expired: number;
+  hitRate: number | null;
+  size: number;
+}
+
+export interface GreetingCacheOptions {
+  agent: string;
+  store?: GreetingStore;
+  ttlMs?: number;
+  max?: number;
+  now?: () => number;
+}
+
+type Entry = { text: string; stale: boolean };
+
+export class GreetingCache {
+  readonly #lru: LRUCache<string, Entry>;
+  readonly #store?: GreetingStore;
+  readonly #agent: string;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  #counts = { hits: 0, storeHits: 0, misses: 0, stale: 0, expired: 0 };
+
+  constructor(options: GreetingCacheOptions) {
+    this.#agent = options.agent;
+    this.#store = options.store;
+    this.#ttlMs = options.ttlMs ?? 24 * 60 * 60_000;
+    this.#now = options.now ?? Date.now;
+    const clock = this.#now;
+    this.#lru = new LRUCache<string, Entry>({
+      max: options.max ?? 1_000,
+      ttl: this.#ttlMs,
+      ttlAutopurge: false,
+      perf: { now: clock },
+    });
+  }
+
+  /** Looks in process memory, then in the store (which then fills process memory). */
+  async get(userId: string): Promise<CachedGreeting | undefined> {
+    const key = this.#key(userId);
+    const status: LRUCache.Status<string, Entry> = {};
+    const local = this.#lru.get(key, { status });
+    if (local) {
+      this.#counts.hits++;
+      if (local.stale) this.#counts.stale++;
+      return { ...local, level: 'memory' };
+    }
+    if (status.get === 'stale') this.#counts.expired++;
+    const stored = this.#store ? await this.#store.getGreeting(this.#agent, userId) : undefined;
+    if (!stored) {
+      this.#counts.misses++;
+      return undefined;
+    }
+    const remainingMs = stored.expiresAt.getTime() - this.#now();
+    if (remainingMs <= 0) {
+      this.#counts.expired++;
+      this.#counts.misses++;
+      return undefined;
+    }
+    this.#counts.storeHits++;
+    if (stored.stale) this.#counts.stale++;
+    this.#lru.set(key, { text: stored.text, stale: stored.stale }, { ttl: remainingMs });
+    return { text: stored.text, stale: stored.stale, level: 'store' };
+  }
+
+  async set(userId: string, text: string): Promise<void> {
+    this.#lru.set(this.#key(userId), { text, stale: false });
+    await this.#store?.putGreeting(this.#agent, userId, text, Math.ceil(this.#ttlMs / 1000));
+  }
+
+  /**
+   * One caller, this agent, or everything. `markStale` keeps greetings usable until refreshed
+   * (memories changed); without it they are deleted (the caller asked to be forgotten).
+   */
+  async invalidate(scope: { userId?: string; allAgents?: boolean; markStale?: boolean } = {}): Promise<number> {
+    const { userId, markStale = false } = scope;
+    if (userId !== undefined) {
+      const key = this.#key(userId);
+      const entry = this.#lru.get(key);
+      if (markStale && entry) this.#lru.set(key, { ...entry, stale: true }, { noUpdateTTL: true });
+      else this.#lru.delete(key);
+    } else if (markStale) {
+      for (const [key, entry] of this.#lru.entries()) this.#lru.set(key, { ...entry, stale: true }, { noUpdateTTL: true });
+    } else {
+      this.#lru.clear();
+    }
+    return (
+      (await this.#store?.invalidateGreetings({
+        agent: scope.allAgents ? undefined : this.#agent,
+        userId,
+        markStale,
+      })) ?? 0
+    );
+  }
+
+  /** For pool cleanup: drops expired entries. */
+  purgeStale(): boolean {
+    return this.#lru.purgeStale();
+  }
+
+  get size(): number {
+    return this.#lru.size;
+  }
+
+  stats(): GreetingCacheStats {
+    const c = this.#counts;
+    const lookups = c.hits + c.storeHits + c.misses;
+    return { ...c, hitRate: lookups === 0 ? null : Math.round(((c.hits + c.storeHits) / lookups) * 1000) / 1000, size: this.#lru.size };
+  }
+
+  #key(userId: string): string {
+    // A separator that cannot occur in either part keeps ("a:b","c") and ("a","b:c") apart.
+    return JSON.stringify([this.#agent, userId]);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The first thing a caller hears, without waiting on an LLM. On entry the cache is read in
+ * parallel with the caller's memories, within a small budget: a prepared greeting is spoken as
+ * it is; a returning caller without one gets an instant personal template while the LLM writes
+ * one in the background for next time; a new caller gets the generic greeting, no LLM at all.
+ */
+import type { Logger } from '../pool/connection-pool.js';
+import type { StoredMemory } from '../memory/types.js';
+import { describeError } from '../redact.js';
+import type { GreetingCache } from './greeting-cache.js';
+import type { GreetingGenerator } from './greeting-generator.js';
+import { GENERIC_GREETING, templateGreeting } from './greeting-text.js';
+
+export type GreetingSource = 'cache' | 'stale-cache' | 'template' | 'new-caller' | 'deadline';
+
+export interface Greeting {
+  text: string;
+  source: GreetingSource;
+  elapsedMs: number;
+}
+
+export interface GreetingServiceOptions {
+  cache: GreetingCache;
+  generator: GreetingGenerator;
+  /** Longest a caller waits for a personal greeting before hearing the generic one. */
+  budgetMs?: number;
+  logger?: Logger;
+  secrets?: readonly string[];
+}
+
+export class GreetingService {
+  readonly #generating = new Map<string, Promise<string | undefined>>();
+  readonly #budgetMs: number;
+  #bySource: Record<GreetingSource, number> = { cache: 0, 'stale-cache': 0, template: 0, 'new-caller': 0, deadline: 0 };
+
+  constructor(private readonly options: GreetingServiceOptions) {
+    this.#budgetMs = options.budgetMs ?? 150;
+  }
+
+  get cache(): GreetingCache {
+    return this.options.cache;
+  }
+
+  async greet(userId: string, memories: Promise<readonly StoredMemory[]>): Promise<Greeting> {
+    const started = performance.now();
+    const cached = this.options.cache.get(userId).catch(() => undefined);
+    const decided = (async (): Promise<{ text: string; source: GreetingSource }> => {
+      const hit = await cached;
+      if (hit && !hit.stale) return { text: hit.text, source: 'cache' };
+      const known = await memories.catch(() => [] as readonly StoredMemory[]);
+      if (known.length > 0) void this.refresh(userId, known);
+      if (hit) return { text: hit.text, source: 'stale-cache' };
+      return { text: templateGreeting(known), source: known.length === 0 ? 'new-caller' : 'template' };
+    })();
+
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<{ text: string; source: GreetingSource }>((resolve) => {
+      timer = setTimeout(() => resolve({ text: GENERIC_GREETING, source: 'deadline' }), this.#budgetMs);
+    });
+    const chosen = await Promise.race([decided, deadline]);
+    clearTimeout(timer);
+    this.#bySource[chosen.source]++;
+    if (chosen.source === 'deadline') {
+      // Too slow this time: make sure the next call finds one ready.
+      void memories.then((known) => this.precompute(userId, known)).catch(() => undefined);
+    }
+    return { ...chosen, elapsedMs: Math.round((performance.now() - started) * 10) / 10 };
+  }
+
+  /**
+   * Writes the caller's next greeting and stores it with its TTL. Concurrent calls for one
+   * caller share one LLM call. Resolves to the greeting, or undefined when it failed.
+   */
+  refresh(userId: string, memories: readonly StoredMemory[]): Promise<string | undefined> {
+    const running = this.#generating.get(userId);
+    if (running) return running;
+    const run = this.options.generator
+      .generate(memories)
+      .then(async (text) => {
+        await this.options.cache.set(userId, text);
+        return text;
+      })
+      .catch((error: unknown) => {
+        this.options.logger?.warn({ error: describeError(error, this.options.secrets) }, 'greeting generation failed');
+        return undefined;
+      })
+      .finally(() => this.#generating.delete(userId));
+    this.#generating.set(userId, run);
+    return run;
+  }
+
+  /** At session end: prepare the next call's greeting (a new caller with no memories needs none). */
+  async precompute(userId: string, memories: readonly StoredMemory[]): Promise<string | undefined> {
+    if (memories.length === 0) return undefined;
+    return this.refresh(userId, memories);
+  }
+
+  stats() {
+    return {
+      ...this.options.cache.stats(),
+      bySource: { ...this.#bySource },
+      llmCalls: this.options.generator.calls,
+      llmFailures: this.options.generator.failures,
+      generating: this.#generating.size,
+    };
+  }
+}

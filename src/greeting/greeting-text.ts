@@ -1,0 +1,37 @@
+/** Greeting texts that need no LLM, and the check every generated greeting passes before it is spoken. */
+import type { StoredMemory } from '../memory/types.js';
+
+export const NEW_CALLER_GREETING = "Hi, I'm your assistant. I'll remember what you tell me for next time. How can I help?";
+export const GENERIC_GREETING = 'Hi there! How can I help you today?';
+export const MAX_GREETING_LENGTH = 220;
+
+/** The caller's name, when one is remembered. */
+export function rememberedName(memories: readonly StoredMemory[]): string | undefined {
+  const memory = memories.find((m) => m.category === 'identity' && /(^|_)(name|first_name|preferred_name)$/.test(m.key));
+  if (!memory) return undefined;
+  // Values are facts like "Name is Maya" or "Prefers to be called Maya": take the last word(s) after is/called.
+  const match = /(?:\bis\b|\bcalled\b|:)\s*([\p{L}][\p{L}'’-]*(?:\s[\p{L}][\p{L}'’-]*)?)\s*\.?$/u.exec(memory.value.trim());
+  const name = match?.[1] ?? (/^[\p{L}][\p{L}'’-]*$/u.test(memory.value.trim()) ? memory.value.trim() : undefined);
+  return name && name.length <= 40 ? name : undefined;
+}
+
+/** Instant greeting for a caller with memories but no prepared greeting: personal, no LLM. */
+export function templateGreeting(memories: readonly StoredMemory[]): string {
+  if (memories.length === 0) return NEW_CALLER_GREETING;
+  const name = rememberedName(memories);
+  return name ? `Welcome back, ${name}! How can I help you today?` : 'Welcome back! How can I help you today?';
+}
+
+/** A generated greeting as it may be spoken, or undefined when it must not be. */
+export function checkGreeting(raw: string): string | undefined {
+  const text = raw
+    .trim()
+    .replace(/^["'“”‘’]+|["'“”‘’]+$/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (text.length < 2 || text.length > MAX_GREETING_LENGTH) return undefined;
+  // Markup, code, links or e-mail addresses have no place in a spoken greeting.
+  if (/[<>{}[\]*#`|\\]|https?:|www\.|@/i.test(text)) return undefined;
+  if (/\b(as an ai|language model|i cannot|i can't help)\b/i.test(text)) return undefined;
+  return text;
+}

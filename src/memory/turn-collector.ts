@@ -1,0 +1,50 @@
+/**
+ * Listens to a session's conversation and hands each finished turn (what the caller said, and
+ * the assistant's reply) to the memory processor. Listening never blocks the voice loop.
+ */
+import { llm, voice } from '@livekit/agents';
+
+export interface FinishedTurn {
+  userText: string;
+  assistantText: string;
+}
+
+export class TurnCollector {
+  #user: string[] = [];
+  #assistant: string[] = [];
+
+  constructor(private readonly onTurn: (turn: FinishedTurn) => void) {}
+
+  /** Subscribes to the session; returns the unsubscribe function. */
+  attach(session: voice.AgentSession): () => void {
+    const listener = (event: voice.ConversationItemAddedEvent) => {
+      if (event.item instanceof llm.ChatMessage) this.add(event.item.role, event.item.textContent ?? '');
+    };
+    session.on(voice.AgentSessionEventTypes.ConversationItemAdded, listener);
+    return () => session.off(voice.AgentSessionEventTypes.ConversationItemAdded, listener);
+  }
+
+  add(role: string, text: string): void {
+    if (text.trim() === '') return;
+    if (role === 'user') {
+      // The caller spoke again before hearing a reply: the earlier turn is finished.
+      if (this.#assistant.length > 0) this.#emit();
+      this.#user.push(text);
+    } else if (role === 'assistant' && this.#user.length > 0) {
+      this.#assistant.push(text);
+      this.#emit();
+    }
+  }
+
+  /** At session end: a caller's last words count even without a reply. */
+  finish(): void {
+    if (this.#user.length > 0) this.#emit();
+  }
+
+  #emit(): void {
+    const turn = { userText: this.#user.join('\n'), assistantText: this.#assistant.join('\n') };
+    this.#user = [];
+    this.#assistant = [];
+    this.onTurn(turn);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The caller's own memory tools: remember, recall, forget. The caller is fixed when the tools
+ * are built (the LiveKit participant identity from the signed token); no tool takes a user id,
+ * so nothing said in a call can reach another caller's memories.
+ */
+import { llm } from '@livekit/agents';
+import { z } from 'zod';
+import { extractedMemorySchema, MAX_VALUE_LENGTH } from '../memory/extractor.js';
+import { memoriesForSpeech } from '../memory/memory-prompt.js';
+import type { MemoryProcessor } from '../memory/processor.js';
+import { MEMORY_CATEGORIES, type MemoryStore } from '../memory/types.js';
+
+export interface MemoryToolsOptions {
+  userId: string;
+  store: MemoryStore;
+  processor: MemoryProcessor;
+  /** Called after the caller's memories were forgotten (their cached greeting goes too). */
+  onForget?: (userId: string) => void | Promise<void>;
+}
+
+export function createMemoryTools({ userId, store, processor, onForget }: MemoryToolsOptions) {
+  const rememberFact = llm.tool({
+    description:
+      'Save a fact the caller explicitly asks you to remember ("remember that …"). Write the fact in the third person as one short sentence.',
+    parameters: z.object({
+      category: z.enum(MEMORY_CATEGORIES).describe('kind of fact'),
+      key: z.string().min(1).max(64).describe('short snake_case slug, e.g. favorite_color'),
+      fact: z.string().min(1).max(MAX_VALUE_LENGTH).describe('the fact, e.g. "Favorite color is green"'),
+    }),
+    execute: async ({ category, key, fact }) => {
+      const item = extractedMemorySchema.safeParse({ category, key, value: fact, confidence: 1 });
+      if (!item.success) throw new llm.ToolError('That fact could not be saved: it needs a short name and a short sentence.');
+      try {
+        const { stored } = await processor.saveNow(userId, [{ ...item.data, source: 'explicit' }]);
+        return stored ? `Saved: ${item.data.value}.` : `Noted: ${item.data.value}. Saving it is delayed, but it will not be lost.`;
+      } catch {
+        throw new llm.ToolError('I could not save that just now.');
+      }
+    },
+  });
+
+  const recallMemories = llm.tool({
+    description: 'List what you remember about the caller. Use when they ask what you know or remember about them.',
+    execute: async () => {
+      try {
+        return memoriesForSpeech(await store.load(userId, 30));
+      } catch {
+        throw new llm.ToolError('My memory is not reachable right now, so I cannot look that up.');
+      }
+    },
+  });
+
+  const forgetMemories = llm.tool({
+    description:
+      'Forget what the caller asks you to forget. Pass the keys of the memories to forget, or everything=true when they ask you to forget everything about them. Deleted for good, history included.',
+    parameters: z.object({
+      keys: z.array(z.string().min(1).max(64)).max(50).describe('keys of the memories to forget'),
+      everything: z.boolean().describe('true to forget everything about the caller'),
+    }),
+    execute: async ({ keys, everything }) => {
+      if (!everything && keys.length === 0) {
+        throw new llm.ToolError('Tell me which memory to forget, or ask me to forget everything.');
+      }
+      try {
+        const deleted = await store.forget(userId, everything ? undefined : keys);
+        await processor.forget(userId, everything ? undefined : keys);
+        await onForget?.(userId);
+        if (everything) return 'Done: I have forgotten everything I knew about you.';
+        return deleted === 0 ? 'I had nothing remembered under that.' : 'Done: I have forgotten that.';
+      } catch {
+        throw new llm.ToolError('I could not forget that just now; please ask me again in a moment.');
+      }
+    },
+  });
+
+  return { rememberFact, recallMemories, forgetMemories };
+}

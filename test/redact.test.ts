@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { describeError, redact, REDACTED } from '../src/redact.js';
+
+describe('redact', () => {
+  it('removes known secrets and secret-shaped text', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+    const text = `key sk-abcdefghijklmnop1234 token ${jwt} url postgres://app:hunter2pw@db/x ws://h/?apikey=abc123&x=1 custom-secret-9`;
+    const out = redact(text, ['custom-secret-9']);
+    for (const secret of ['sk-abcdefghijklmnop1234', jwt, 'hunter2pw', 'abc123', 'custom-secret-9']) {
+      expect(out).not.toContain(secret);
+    }
+    expect(out).toContain(REDACTED);
+    expect(out).toContain('x=1');
+  });
+
+  it('describes an error chain without secrets', () => {
+    const error = new Error('request failed for sk-zzzzzzzzzzzzzzzz', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+    });
+    const text = describeError(error);
+    expect(text).toContain('ECONNREFUSED');
+    expect(text).not.toContain('sk-zzzz');
+  });
+});
