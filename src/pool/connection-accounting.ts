@@ -1,8 +1,10 @@
 /**
  * Counts the connections one dispatcher opens, its TLS handshakes and resumed TLS sessions, and
  * its connect errors, from undici's diagnostics channels. The channels are process-wide, so
- * messages are matched on the connector function this pool gave its dispatcher: another
- * dispatcher in the same process (a test's baseline, a library's own) is not counted.
+ * messages are matched on the connector this pool gave its dispatcher: another dispatcher in the
+ * same process (a test's baseline, a library's own) is not counted. undici wraps a custom
+ * connector in a closure of its own, so the message's `connector` is never ours: the connector
+ * marks the sockets and errors it makes instead (see `markingConnector`).
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { TLSSocket } from 'node:tls';
@@ -10,8 +12,21 @@ import type { buildConnector } from 'undici';
 
 export type Connector = ReturnType<typeof buildConnector>;
 
+const MADE_BY = Symbol('connection-accounting.madeBy');
+type Marked = { [MADE_BY]?: Connector };
+
+/** Wraps a connector so that each socket or connect error it yields names it as its maker. */
+export function markingConnector(inner: Connector): Connector {
+  const connector: Connector = (options, callback) =>
+    inner(options, (...args) => {
+      const made: object | null = args[0] ?? args[1];
+      if (made) (made as Marked)[MADE_BY] = connector;
+      callback(...args);
+    });
+  return connector;
+}
+
 interface ConnectMessage {
-  connector?: unknown;
   socket?: { encrypted?: boolean } & Partial<Pick<TLSSocket, 'isSessionReused'>>;
   error?: Error;
 }
@@ -50,7 +65,8 @@ export class ConnectionAccounting {
   #subscribe(channel: string, handle: (message: ConnectMessage) => void): void {
     const listener = (message: unknown) => {
       const m = message as ConnectMessage;
-      if (m.connector === this.connector) handle(m);
+      const made = (m.socket ?? m.error) as Marked | undefined;
+      if (made?.[MADE_BY] === this.connector) handle(m);
     };
     diagnosticsChannel.subscribe(channel, listener);
     this.#subscriptions.push([channel, listener]);

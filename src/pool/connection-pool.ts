@@ -39,7 +39,22 @@ export interface ConnectionPoolOptions {
   tls?: DispatcherSettings['tls'];
   /** Replace or add health checks (e.g. the memory store's ping). */
   healthChecks?: Record<string, HealthCheck>;
+  /**
+   * Builds the memory store on this pool (Supabase: on the pool's client; Postgres: the driver's
+   * own small pool). Warmed up in parallel with the other services; closed with the pool.
+   */
+  memoryStore?: (pool: ConnectionPool) => PooledStore;
 }
+
+/** A store the pool owns: pinged by the health monitor, closed on `close()`. */
+export interface PooledStore {
+  readonly kind: string;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Something that reports its own figures in `pool.stats()` (memory processing, greetings). */
+export type StatsSource = () => unknown;
 
 type Service = 'openai' | 'supabase';
 
@@ -62,6 +77,8 @@ export class ConnectionPool {
   #draining = new Set<Agent>();
   #openai!: OpenAI;
   #supabase?: SupabaseClient;
+  #memoryStore?: PooledStore;
+  readonly #statsSources = new Map<string, StatsSource>();
   #closing?: Promise<void>;
   #lastCleanup?: CleanupReport;
 
@@ -103,9 +120,11 @@ export class ConnectionPool {
     const started = performance.now();
     const pool = new ConnectionPool(config, options);
     const warmUp = options.warmUp ?? true;
+    // Building the clients does no I/O; the warm-up requests are what run in parallel.
+    pool.#openai = pool.#buildOpenAI();
+    if (config.supabase) pool.#supabase = pool.#buildSupabase();
     const steps: Record<string, () => Promise<unknown>> = {
       openai: async () => {
-        pool.#openai = pool.#buildOpenAI();
         pool.#health.add('openai', (signal) => pool.#openai.models.list({ signal }));
         if (warmUp) await pool.#health.check('openai');
       },
@@ -113,7 +132,6 @@ export class ConnectionPool {
     if (config.supabase) {
       const supabase = config.supabase;
       steps.supabase = async () => {
-        pool.#supabase = pool.#buildSupabase();
         // Never HEAD: undici closes the connection after every HEAD request.
         pool.#health.add('supabase', (signal) =>
           pool
@@ -128,6 +146,15 @@ export class ConnectionPool {
             .then(assertOk),
         );
         if (warmUp) await pool.#health.check('supabase');
+      };
+    }
+    const buildStore = options.memoryStore;
+    if (buildStore) {
+      steps.memory = async () => {
+        const store = buildStore(pool);
+        pool.#memoryStore = store;
+        pool.#health.add('memory', () => store.ping());
+        if (warmUp) await pool.#health.check('memory');
       };
     }
     for (const [service, check] of Object.entries(options.healthChecks ?? {}))
@@ -171,6 +198,11 @@ export class ConnectionPool {
     return this.#supabase;
   }
 
+  /** The store built by `options.memoryStore`, if any (present even when its warm-up failed). */
+  get memoryStore(): PooledStore | undefined {
+    return this.#memoryStore;
+  }
+
   get dispatcher(): Agent {
     return this.#dispatcher;
   }
@@ -190,6 +222,11 @@ export class ConnectionPool {
 
   registerCache(name: string, cache: PrunableCache): void {
     this.#caches.set(name, cache);
+  }
+
+  /** Adds a section to `stats()`; the source must return JSON-safe figures, never a secret. */
+  registerStats(name: string, source: StatsSource): void {
+    this.#statsSources.set(name, source);
   }
 
   addHealthCheck(service: string, check: HealthCheck): void {
@@ -233,6 +270,9 @@ export class ConnectionPool {
         keepAliveTimeoutMs: this.#settings.keepAliveTimeoutMs,
       },
       caches: Object.fromEntries([...this.#caches].map(([name, c]) => [name, { size: c.size }])),
+      components: Object.fromEntries(
+        [...this.#statsSources].map(([name, source]) => [name, safely(source)]),
+      ),
       lastCleanup: this.#lastCleanup,
       closed: this.closed,
     };
@@ -291,6 +331,14 @@ export class ConnectionPool {
       this.#logger.warn('requests still running at pool close deadline; destroying connections');
       await Promise.all(dispatchers.map((d) => d.destroy().catch(() => undefined)));
     }
+    await this.#memoryStore
+      ?.close()
+      .catch((error: unknown) =>
+        this.#logger.warn(
+          { error: describeError(error, this.#secrets) },
+          'memory store close failed',
+        ),
+      );
     this.#accounting.close();
   }
 
@@ -341,6 +389,14 @@ export class ConnectionPool {
       this.#supabase = this.#buildSupabase();
     else return;
     this.#logger.warn({ service, failures }, 'rebuilt client after repeated failures');
+  }
+}
+
+function safely(source: StatsSource): unknown {
+  try {
+    return source();
+  } catch (error) {
+    return { error: error instanceof Error ? error.name : 'unavailable' };
   }
 }
 

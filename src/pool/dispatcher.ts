@@ -1,7 +1,7 @@
 /** The one keep-alive HTTP dispatcher every client of a pool sends through. */
 import type { ConnectionOptions } from 'node:tls';
-import { Agent, buildConnector, type Dispatcher } from 'undici';
-import type { Connector } from './connection-accounting.js';
+import { Agent, buildConnector, Client, Pool, type Dispatcher } from 'undici';
+import { markingConnector, type Connector } from './connection-accounting.js';
 
 export interface DispatcherSettings {
   /** Per-origin cap: an uncapped undici pool opens about twice the concurrency. */
@@ -15,11 +15,11 @@ export interface DispatcherSettings {
 
 export function createConnector(settings: DispatcherSettings): Connector {
   // buildConnector keeps a TLS session cache per origin, so a new connection resumes a session.
-  return buildConnector({ timeout: settings.connectTimeoutMs, ...settings.tls });
+  return markingConnector(buildConnector({ timeout: settings.connectTimeoutMs, ...settings.tls }));
 }
 
 export function createDispatcher(settings: DispatcherSettings, connector: Connector): Agent {
-  return new Agent({
+  return new DestroyableAgent({
     connect: connector,
     connections: settings.connectionsPerOrigin,
     keepAliveTimeout: settings.keepAliveTimeoutMs,
@@ -27,6 +27,55 @@ export function createDispatcher(settings: DispatcherSettings, connector: Connec
     // HTTP/2 stays off: undici 7 does not multiplex POSTs and can crash on a broken h2 session.
     allowH2: false,
   });
+}
+
+/**
+ * An Agent whose destroy() still reaches its connections after close(). undici's Agent.close()
+ * forgets its per-origin pools at once, so destroy() after it cut nothing: a pool closing past
+ * its deadline, or a dispatcher retired by cleanup, could not end a hung request.
+ */
+class DestroyableAgent extends Agent {
+  readonly #origins: Set<Pool | Client>;
+
+  constructor(options: Agent.Options) {
+    const origins = new Set<Pool | Client>();
+    super({
+      ...options,
+      // undici's own default factory, remembering what it made.
+      factory: (origin, opts) => {
+        for (const old of origins)
+          if ((old.closed || old.destroyed) && old.stats.connected === 0) origins.delete(old);
+        const poolOptions = opts as Pool.Options;
+        const made =
+          poolOptions.connections === 1
+            ? new Client(origin, poolOptions)
+            : new Pool(origin, poolOptions);
+        origins.add(made);
+        return made;
+      },
+    });
+    this.#origins = origins;
+  }
+
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(): Promise<void>;
+  override destroy(
+    errOrCallback?: Error | null | (() => void),
+    callback?: () => void,
+  ): Promise<void> | void {
+    const err = typeof errOrCallback === 'function' ? null : (errOrCallback ?? null);
+    const done = typeof errOrCallback === 'function' ? errOrCallback : callback;
+    // The callback form: undici's promise form calls this.destroy() again, with a callback.
+    const own = new Promise<void>((resolve) => super.destroy(err, () => resolve()));
+    const destroyed = Promise.all([
+      own,
+      ...[...this.#origins].map((d) => d.destroy(err).catch(() => undefined)),
+    ]).then(() => undefined);
+    if (!done) return destroyed;
+    void destroyed.finally(done);
+  }
 }
 
 export interface OriginCounts {

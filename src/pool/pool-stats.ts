@@ -34,6 +34,8 @@ export interface PoolStats {
     keepAliveTimeoutMs: number;
   };
   caches: Record<string, { size: number }>;
+  /** Figures of the parts built on the pool: memory processing, greetings. */
+  components: Record<string, unknown>;
   lastCleanup?: CleanupReport;
   closed: boolean;
 }

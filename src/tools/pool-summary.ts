@@ -25,7 +25,10 @@ function healthSentence(stats: PoolStats): string {
   const parts = unwell.map(
     ([name, status]) => `${name} is ${status === 'down' ? 'down' : 'having trouble'}`,
   );
-  if (unchecked.length > 0) parts.push(`${list(unchecked.map(([n]) => n))} not checked yet`);
+  if (unchecked.length > 0) {
+    const names = unchecked.map(([n]) => n);
+    parts.push(`${list(names)} ${names.length === 1 ? 'has' : 'have'} not been checked yet`);
+  }
   const healthy = services.filter(([, status]) => status === 'healthy').map(([n]) => n);
   if (healthy.length > 0)
     parts.push(`${list(healthy)} ${healthy.length === 1 ? 'is' : 'are'} fine`);
@@ -53,7 +56,9 @@ export function describeCleanup(report: CleanupReport): string {
   return text;
 }
 
-const spokenName = (service: string) => (service === 'memoryStore' ? 'the memory store' : service);
+// The pool registers the store's check as 'memory'.
+const spokenName = (service: string) =>
+  service === 'memory' || service === 'memoryStore' ? 'the memory store' : service;
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 function list(items: string[]): string {
   if (items.length <= 1) return items.join('');

@@ -1,0 +1,183 @@
+/** The operator's voice tools and the sentences they speak. */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ConnectionPool, type PoolStats, type ServiceHealth } from '../../src/pool/index.js';
+import { createPoolTools } from '../../src/tools/pool-tools.js';
+import { describeCleanup, describePoolStats } from '../../src/tools/pool-summary.js';
+import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+import { TEST_SECRETS, testConfig } from '../support/config.js';
+import { toolOptions } from '../support/tool-options.js';
+
+const health = (status: ServiceHealth['status'], lastError?: string): ServiceHealth => ({
+  status,
+  consecutiveFailures: status === 'healthy' ? 0 : 3,
+  rebuilds: 0,
+  lastError,
+});
+
+const service = (status: ServiceHealth['status'], configured = true) => ({
+  configured,
+  requests: 10,
+  errors: 0,
+  errorRate: 0,
+  inFlight: 0,
+  latencyMs: { p50: 40, p95: 120, p99: 180, samples: 10 },
+  health: health(status),
+});
+
+/** A stats snapshot as the pool reports it, with the parts a test cares about replaced. */
+function stats(overrides: Partial<PoolStats> = {}): PoolStats {
+  return {
+    uptimeMs: 1_000,
+    buildTimingsMs: { openai: 200, total: 201 },
+    services: { openai: service('healthy'), supabase: service('unknown', false) },
+    otherHealth: {},
+    connections: {
+      opened: 2,
+      tlsHandshakes: 2,
+      tlsSessionsResumed: 1,
+      connectErrors: 0,
+      perOrigin: {
+        'https://api.openai.com': { connected: 2, free: 2, pending: 0, running: 0, queued: 0 },
+      },
+      draining: 0,
+      warmReuseRatio: 0.8,
+      maxPerOrigin: 10,
+      keepAliveTimeoutMs: 60_000,
+    },
+    caches: {},
+    components: {},
+    closed: false,
+    ...overrides,
+  };
+}
+
+describe('describePoolStats', () => {
+  it('speaks health, open connections, reuse and latency in plain sentences', () => {
+    expect(describePoolStats(stats())).toBe(
+      'All services are healthy; 2 connections are open and 80 percent of requests reused a warm one. ' +
+        "OpenAI's 95th-percentile latency is 120 milliseconds.",
+    );
+  });
+
+  it('names what is down, having trouble or not checked yet, and what is fine', () => {
+    const text = describePoolStats(
+      stats({
+        services: { openai: service('down'), supabase: service('degraded') },
+        otherHealth: { memory: health('unknown') },
+      }),
+    );
+    expect(text).toMatch(/^OpenAI is down, Supabase is having trouble, /);
+    expect(text).toContain('the memory store has not been checked yet');
+    const mixed = describePoolStats(
+      stats({ services: { openai: service('healthy'), supabase: service('unknown') } }),
+    );
+    expect(mixed).toMatch(/^Supabase has not been checked yet, OpenAI is fine;/);
+  });
+
+  it('handles one connection and no requests yet', () => {
+    const quiet = stats({
+      connections: {
+        ...stats().connections,
+        perOrigin: { 'http://x': { connected: 1, free: 1, pending: 0, running: 0, queued: 0 } },
+        warmReuseRatio: null,
+      },
+      services: {
+        openai: {
+          ...service('healthy'),
+          latencyMs: { p50: null, p95: null, p99: null, samples: 0 },
+        },
+        supabase: service('unknown', false),
+      },
+    });
+    expect(describePoolStats(quiet)).toBe(
+      'All services are healthy; 1 connection is open and no requests have been made yet.',
+    );
+  });
+
+  it('never speaks an error message, so never a secret in one', () => {
+    const leaky = stats({
+      services: {
+        openai: { ...service('down'), health: health('down', `bad key ${TEST_SECRETS.openai}`) },
+        supabase: service('unknown', false),
+      },
+    });
+    const text = describePoolStats(leaky);
+    for (const secret of Object.values(TEST_SECRETS)) expect(text).not.toContain(secret);
+    expect(text).not.toContain('bad key');
+  });
+});
+
+describe('describeCleanup', () => {
+  it('says what was done, in singular or plural', () => {
+    const report = {
+      at: new Date().toISOString(),
+      idleConnectionsClosed: 1,
+      requestsLeftRunning: 0,
+      cachesPruned: 0,
+      errorWindowsReset: 2,
+    };
+    expect(describeCleanup(report)).toBe(
+      'I closed 1 idle connection and reset the error counters.',
+    );
+    expect(
+      describeCleanup({
+        ...report,
+        idleConnectionsClosed: 3,
+        cachesPruned: 2,
+        requestsLeftRunning: 2,
+      }),
+    ).toBe(
+      'I closed 3 idle connections, pruned 2 caches and reset the error counters. ' +
+        '2 requests were still running and will finish normally.',
+    );
+  });
+});
+
+describe('pool tools on a live pool', () => {
+  let server: OpenAIServer;
+  let pool: ConnectionPool;
+  beforeAll(async () => {
+    server = await startOpenAIServer();
+    pool = await ConnectionPool.create(
+      testConfig({
+        OPENAI_BASE_URL: server.baseURL,
+        LIVEKIT_API_KEY: TEST_SECRETS.livekitKey,
+        LIVEKIT_API_SECRET: TEST_SECRETS.livekitSecret,
+      }),
+    );
+  });
+  afterAll(async () => {
+    await pool?.close();
+    await server?.close();
+  });
+
+  it('reports the live pool in sentences without a secret', async () => {
+    const { getConnectionPoolStats } = createPoolTools(pool);
+    const text = await getConnectionPoolStats.execute({}, toolOptions());
+    expect(text).toMatch(
+      /^All services are healthy; 1 connection is open and \d+ percent of requests reused a warm one\. OpenAI's 95th-percentile latency is \d+ milliseconds\.$/,
+    );
+    for (const secret of Object.values(TEST_SECRETS)) expect(text).not.toContain(secret);
+  });
+
+  it('runs one cleanup per interval, however often it is asked', async () => {
+    let now = 1_000_000;
+    const cleanup = vi.spyOn(pool, 'cleanup');
+    const { cleanupConnectionPool } = createPoolTools(pool, {
+      cleanupIntervalMs: 30_000,
+      now: () => now,
+    });
+    expect(await cleanupConnectionPool.execute({}, toolOptions('call_1'))).toMatch(
+      /^I closed \d+ idle connections? and reset the error counters\.$/,
+    );
+    now += 5_000;
+    expect(await cleanupConnectionPool.execute({}, toolOptions('call_2'))).toBe(
+      'I cleaned up the pool moments ago, so there is nothing to do yet; try again in 25 seconds.',
+    );
+    expect(cleanup).toHaveBeenCalledTimes(1);
+    now += 25_000;
+    await cleanupConnectionPool.execute({}, toolOptions('call_3'));
+    expect(cleanup).toHaveBeenCalledTimes(2);
+    cleanup.mockRestore();
+  });
+});
