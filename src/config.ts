@@ -77,6 +77,21 @@ const envSchema = z.object({
   SUPABASE_SERVICE_ROLE_KEY: optionalText,
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   MEMORY_DATA_DIR: z.string().trim().min(1).default('./data'),
+  MEMORY_STORE_CONNECTIONS: integer(1, 100).default(4),
+  // 0 = any free port (the embedded Postgres is only reached through the URL the worker hands its jobs).
+  EMBEDDED_POSTGRES_PORT: integer(0, 65535).default(0),
+  MEMORY_BATCH_SIZE: integer(1, 100).default(8),
+  MEMORY_BATCH_DELAY_MS: integer(0, 60_000).default(1_500),
+  MEMORY_CONCURRENCY: integer(1, 64).default(4),
+  MEMORY_EXTRACTION_TIMEOUT_MS: integer(1_000, 120_000).default(15_000),
+  // A store that is down at session start must not hold up the call.
+  MEMORY_LOAD_TIMEOUT_MS: integer(50, 10_000).default(1_000),
+  MEMORY_DRAIN_TIMEOUT_MS: integer(0, 120_000).default(10_000),
+  MEMORY_MAX_QUEUED_TURNS: integer(10, 100_000).default(500),
+
+  GREETING_TTL_SECONDS: integer(60, 30 * 24 * 3600).default(24 * 3600),
+  GREETING_BUDGET_MS: integer(10, 5_000).default(150),
+  GREETING_CACHE_SIZE: integer(1, 1_000_000).default(1_000),
 
   POOL_CONNECTIONS_PER_ORIGIN: integer(1, 1_000).default(10),
   // undici's default of 4 s drops the warm connection in the pause between two turns.
@@ -117,6 +132,19 @@ export interface Config {
   supabase?: { url: string; serviceRoleKey: string };
   databaseUrl?: string;
   dataDir: string;
+  /** Port for the embedded Postgres the main process starts when no store is configured (0 = any free). */
+  embeddedPostgresPort: number;
+  memory: {
+    batchSize: number;
+    batchDelayMs: number;
+    concurrency: number;
+    extractionTimeoutMs: number;
+    loadTimeoutMs: number;
+    drainTimeoutMs: number;
+    maxQueuedTurns: number;
+    storeConnections: number;
+  };
+  greeting: { ttlSeconds: number; budgetMs: number; cacheSize: number };
   pool: {
     connectionsPerOrigin: number;
     keepAliveTimeoutMs: number;
@@ -204,6 +232,22 @@ function toConfig(env: Env): Config {
         : undefined,
     databaseUrl: env.DATABASE_URL,
     dataDir: env.MEMORY_DATA_DIR,
+    memory: {
+      batchSize: env.MEMORY_BATCH_SIZE,
+      batchDelayMs: env.MEMORY_BATCH_DELAY_MS,
+      concurrency: env.MEMORY_CONCURRENCY,
+      extractionTimeoutMs: env.MEMORY_EXTRACTION_TIMEOUT_MS,
+      loadTimeoutMs: env.MEMORY_LOAD_TIMEOUT_MS,
+      drainTimeoutMs: env.MEMORY_DRAIN_TIMEOUT_MS,
+      maxQueuedTurns: env.MEMORY_MAX_QUEUED_TURNS,
+      storeConnections: env.MEMORY_STORE_CONNECTIONS,
+    },
+    embeddedPostgresPort: env.EMBEDDED_POSTGRES_PORT,
+    greeting: {
+      ttlSeconds: env.GREETING_TTL_SECONDS,
+      budgetMs: env.GREETING_BUDGET_MS,
+      cacheSize: env.GREETING_CACHE_SIZE,
+    },
     pool: {
       connectionsPerOrigin: env.POOL_CONNECTIONS_PER_ORIGIN,
       keepAliveTimeoutMs: env.POOL_KEEP_ALIVE_TIMEOUT_MS,

@@ -1,0 +1,69 @@
+/**
+ * Applies `supabase/migrations/*.sql` in name order, each once, tracked with its checksum.
+ * Several workers may start at once: an advisory lock makes one of them apply and the others
+ * wait, then find nothing left to do.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Sql } from 'postgres';
+
+/** The project's migrations folder, from `src/memory/` and from `dist/memory/` alike. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../supabase/migrations/', import.meta.url));
+
+const LOCK_KEY = 0x6d656d6f; // "memo"
+
+export interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const sql = await readFile(`${dir}/${name}`, 'utf8');
+      return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    }),
+  );
+}
+
+export class MigrationChecksumError extends Error {
+  constructor(readonly migration: string) {
+    super(
+      `migration ${migration} was changed after it was applied; add a new migration instead of editing it`,
+    );
+    this.name = 'MigrationChecksumError';
+  }
+}
+
+/** Returns the names of the migrations applied by this call. */
+export async function applyMigrations(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const migrations = await readMigrations(dir);
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${LOCK_KEY})`;
+    await tx`create schema if not exists memory_agent`;
+    await tx`
+      create table if not exists memory_agent.migrations (
+        name text primary key,
+        checksum text not null,
+        applied_at timestamptz not null default now()
+      )`;
+    const rows = await tx<{ name: string; checksum: string }[]>`
+      select name, checksum from memory_agent.migrations`;
+    const applied = new Map(rows.map((row) => [row.name, row.checksum]));
+    const done: string[] = [];
+    for (const migration of migrations) {
+      const checksum = applied.get(migration.name);
+      if (checksum === migration.checksum) continue;
+      if (checksum !== undefined) throw new MigrationChecksumError(migration.name);
+      await tx.unsafe(migration.sql);
+      await tx`
+        insert into memory_agent.migrations (name, checksum)
+        values (${migration.name}, ${migration.checksum})`;
+      done.push(migration.name);
+    }
+    return done;
+  });
+}

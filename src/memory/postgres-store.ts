@@ -1,0 +1,183 @@
+/**
+ * The memory store over the Postgres wire protocol (`postgres` driver, a small pool): for
+ * `DATABASE_URL` (self-hosted Postgres or Supabase's connection string) and for the embedded
+ * Postgres the main worker process starts. It calls the migration's SQL functions, as the
+ * Supabase store does through PostgREST.
+ */
+import postgres, { type Sql } from 'postgres';
+import type { GreetingStore, StoredGreeting } from '../greeting/greeting-store.js';
+import { applyMigrations } from './migrations.js';
+import {
+  MemoryStoreError,
+  type MemoryCategory,
+  type MemoryInput,
+  type MemoryStore,
+  type MemorySource,
+  type SaveResult,
+  type StoredMemory,
+} from './types.js';
+
+export interface PostgresStoreOptions {
+  /** Connections in this process's pool (one job process rarely needs more than a few). */
+  maxConnections?: number;
+  connectTimeoutSeconds?: number;
+  /** Apply pending migrations before the first call (the main process does; jobs do not). */
+  applyMigrations?: boolean;
+}
+
+interface MemoryRow {
+  category: MemoryCategory;
+  key: string;
+  value: string;
+  confidence: number;
+  source: MemorySource;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface GreetingRow {
+  text: string;
+  created_at: Date;
+  expires_at: Date;
+  stale: boolean;
+}
+
+export class PostgresMemoryStore implements MemoryStore, GreetingStore {
+  readonly kind = 'postgres' as const;
+
+  /** Builds the store without a round trip: the driver connects on first use. */
+  constructor(private readonly sql: Sql) {}
+
+  static open(url: string, options: PostgresStoreOptions = {}): PostgresMemoryStore {
+    const sql = postgres(url, {
+      max: options.maxConnections ?? 4,
+      idle_timeout: 60,
+      connect_timeout: options.connectTimeoutSeconds ?? 5,
+      onnotice: () => undefined,
+      connection: { application_name: 'livekit-memory-agent' },
+    });
+    return new PostgresMemoryStore(sql);
+  }
+
+  /** Opens the store and checks it answers (applying migrations first when asked). */
+  static async connect(
+    url: string,
+    options: PostgresStoreOptions = {},
+  ): Promise<PostgresMemoryStore> {
+    const store = PostgresMemoryStore.open(url, options);
+    try {
+      if (options.applyMigrations) await store.run('migrate', (sql) => applyMigrations(sql));
+      await store.ping();
+      return store;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  async save(userId: string, items: readonly MemoryInput[], batchId: string): Promise<SaveResult> {
+    const payload = items.map(({ category, key, value, confidence, source }) => ({
+      category,
+      key,
+      value,
+      confidence,
+      source,
+    }));
+    const [row] = await this.run(
+      'save_memories',
+      (sql) => sql<{ result: SaveResult }[]>`
+        select public.save_memories(${userId}, ${batchId}, ${sql.json(payload)}) as result`,
+    );
+    return row!.result;
+  }
+
+  async load(userId: string, limit = 50): Promise<StoredMemory[]> {
+    const rows = await this.run(
+      'load_memories',
+      (sql) => sql<MemoryRow[]>`select * from public.load_memories(${userId}, ${limit})`,
+    );
+    return rows.map((row) => ({
+      category: row.category,
+      key: row.key,
+      value: row.value,
+      confidence: Number(row.confidence),
+      source: row.source,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }));
+  }
+
+  async forget(userId: string, keys?: readonly string[]): Promise<number> {
+    const [row] = await this.run(
+      'forget_memories',
+      (sql) => sql<{ deleted: number }[]>`
+        select public.forget_memories(${userId}, ${keys?.length ? [...keys] : null}::text[]) as deleted`,
+    );
+    return row!.deleted;
+  }
+
+  async getGreeting(agent: string, userId: string): Promise<StoredGreeting | undefined> {
+    const [row] = await this.run(
+      'get_greeting',
+      (sql) => sql<GreetingRow[]>`select * from public.get_greeting(${agent}, ${userId})`,
+    );
+    return row
+      ? { text: row.text, createdAt: row.created_at, expiresAt: row.expires_at, stale: row.stale }
+      : undefined;
+  }
+
+  async putGreeting(
+    agent: string,
+    userId: string,
+    text: string,
+    ttlSeconds: number,
+  ): Promise<void> {
+    await this.run(
+      'put_greeting',
+      (sql) =>
+        sql`select public.put_greeting(${agent}, ${userId}, ${text}, ${Math.ceil(ttlSeconds)})`,
+    );
+  }
+
+  async invalidateGreetings(scope: {
+    agent?: string;
+    userId?: string;
+    markStale?: boolean;
+  }): Promise<number> {
+    const [row] = await this.run(
+      'invalidate_greetings',
+      (sql) => sql<{ affected: number }[]>`
+        select public.invalidate_greetings(
+          ${scope.agent ?? null}, ${scope.userId ?? null}, ${scope.markStale ?? false}
+        ) as affected`,
+    );
+    return row!.affected;
+  }
+
+  async ping(): Promise<void> {
+    await this.run('ping', (sql) => sql`select public.memory_store_ping()`);
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 2 });
+  }
+
+  /** Runs one call; a failure becomes a MemoryStoreError naming the call and the cause, never the URL. */
+  private async run<T>(call: string, query: (sql: Sql) => Promise<T>): Promise<T> {
+    try {
+      return await query(this.sql);
+    } catch (error) {
+      if (error instanceof MemoryStoreError) throw error;
+      const code = errorCode(error);
+      const message = error instanceof Error ? error.message : String(error);
+      throw new MemoryStoreError(`${call} failed: ${message}`, code, { cause: error });
+    }
+  }
+}
+
+function errorCode(error: unknown): string {
+  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') {
+    return error.code;
+  }
+  return 'unknown';
+}
