@@ -14,5 +14,5 @@ export default defineAgent<JobProcessData>({
 
 // Only the command line starts the CLI: a job process importing this module must not.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  runWorker(fileURLToPath(import.meta.url));
+  await runWorker(fileURLToPath(import.meta.url));
 }

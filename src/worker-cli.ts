@@ -2,13 +2,19 @@
  * The main worker process: validate configuration before the framework sees it, then hand over
  * to `cli.runApp`. Every failure an operator can fix ends in one clear line, never a stack.
  */
-import { AgentServer, cli, log, ServerOptions } from '@livekit/agents';
+import { AgentServer, cli, initializeLogger, log, ServerOptions } from '@livekit/agents';
 import { ConfigError, loadConfig, loadDotEnv, secretsOf, type Config } from './config.js';
+import { prepareMemoryStore } from './memory/prepare-store.js';
 import { describeError } from './redact.js';
+import { reapChildrenOnExit } from './reap-children.js';
+import { hardenShutdown } from './graceful-shutdown.js';
 
 const COMMANDS_THAT_CONNECT = new Set(['start', 'dev', 'connect']);
 
-export function runWorker(agentPath: string, argv: readonly string[] = process.argv): void {
+export async function runWorker(
+  agentPath: string,
+  argv: readonly string[] = process.argv,
+): Promise<void> {
   loadDotEnv();
   const command = argv[2];
   let config: Config | undefined;
@@ -21,6 +27,13 @@ export function runWorker(agentPath: string, argv: readonly string[] = process.a
       process.exit(1);
     }
     reportUnreachableServer(config);
+    // The framework sets its logger up in runApp; the store is prepared before, so set it up now.
+    initializeLogger({ pretty: command === 'dev', level: config.logLevel });
+    // Before any job process is forked: they inherit the environment this may extend.
+    hardenShutdown(log().child({ component: 'worker' }));
+    const store = await prepareMemoryStore(config, log().child({ component: 'memory-store' }));
+    // The embedded Postgres is stopped by its own exit hook (a fast shutdown, not a kill).
+    reapChildrenOnExit(() => (store.kind === 'embedded' && store.pid ? [store.pid] : []));
   }
 
   cli.runApp(

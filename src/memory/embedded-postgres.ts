@@ -202,7 +202,13 @@ function startServer(
       '-c',
       'max_connections=200',
     ],
-    { ...(owner ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      ...(owner ?? {}),
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      // Its own process group: a Ctrl-C at the terminal must not stop it while jobs still drain.
+      detached: true,
+    },
   );
   const recent: string[] = [];
   const timeoutMs = options.startTimeoutMs ?? 30_000;

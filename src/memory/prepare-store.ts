@@ -1,0 +1,80 @@
+/**
+ * Runs once, in the main worker process, before any job process is forked: makes the memory
+ * store ready for the jobs. Postgres by URL gets its migrations; with no store configured an
+ * embedded PostgreSQL is started and its URL handed to the jobs through the environment they
+ * inherit. Supabase projects are migrated with the Supabase CLI (`supabase db push`).
+ *
+ * A store that cannot be made ready is logged and the worker starts anyway: callers get an
+ * assistant without memory rather than no assistant.
+ */
+import type { Config } from '../config.js';
+import type { Logger } from '../pool/connection-pool.js';
+import { describeError } from '../redact.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { PostgresMemoryStore } from './postgres-store.js';
+
+export type PreparedStore =
+  | { kind: 'supabase' }
+  | { kind: 'postgres'; migrated: boolean }
+  | { kind: 'embedded'; port: number; reused: boolean; pid?: number }
+  | { kind: 'none'; reason: string };
+
+export async function prepareMemoryStore(
+  config: Config,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<PreparedStore> {
+  if (config.supabase) return { kind: 'supabase' };
+  if (config.databaseUrl) {
+    const migrated = await migrate(config.databaseUrl, logger, [
+      new URL(config.databaseUrl).password,
+    ]);
+    return { kind: 'postgres', migrated };
+  }
+
+  let embedded;
+  try {
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPostgresPort,
+      onLog: (line) => logger.debug({ postgres: line }, 'embedded postgres'),
+    });
+  } catch (error) {
+    const reason = describeError(error);
+    logger.error(
+      { error: reason, dataDir: config.dataDir },
+      'embedded PostgreSQL could not start: calls go on without memory',
+    );
+    return { kind: 'none', reason };
+  }
+  // Stopped when the worker exits (after the framework has drained its jobs).
+  process.once('exit', () => embedded.stopOnExit());
+  env.DATABASE_URL = embedded.url;
+  await migrate(embedded.url, logger, [embedded.password]);
+  logger.info(
+    {
+      port: embedded.port,
+      dataDir: config.dataDir,
+      postgresPid: embedded.pid,
+      reused: !embedded.started,
+    },
+    embedded.started
+      ? 'embedded PostgreSQL started'
+      : 'embedded PostgreSQL already running: reused',
+  );
+  return { kind: 'embedded', port: embedded.port, reused: !embedded.started, pid: embedded.pid };
+}
+
+async function migrate(url: string, logger: Logger, secrets: string[]): Promise<boolean> {
+  try {
+    const store = await PostgresMemoryStore.connect(url, { applyMigrations: true });
+    await store.close();
+    return true;
+  } catch (error) {
+    logger.error(
+      { error: describeError(error, secrets) },
+      'memory store migrations failed: calls go on, memory may be unavailable',
+    );
+    return false;
+  }
+}
