@@ -1,6 +1,7 @@
 /** The voice assistant: its instructions and the tools a caller can use. */
 import { voice } from '@livekit/agents';
 import type { ConnectionPool } from './pool/connection-pool.js';
+import type { createMemoryTools } from './tools/memory-tools.js';
 import { createPoolTools, type PoolToolsOptions } from './tools/pool-tools.js';
 
 export const BASE_INSTRUCTIONS = [
@@ -11,16 +12,31 @@ export const BASE_INSTRUCTIONS = [
   'When asked to clean up the connection pool, call cleanupConnectionPool and say what it did.',
 ].join(' ');
 
+export const MEMORY_INSTRUCTIONS = [
+  'You remember callers across calls. When the caller asks you to remember something, call',
+  'rememberFact. When they ask what you know or remember about them, call recallMemories. When',
+  'they ask you to forget something or everything, call forgetMemories. You only ever know about',
+  'the caller you are talking to.',
+].join(' ');
+
 export interface AssistantOptions {
   pool: ConnectionPool;
   /** Extra text appended to the instructions (e.g. what is remembered about the caller). */
   context?: string;
   poolTools?: PoolToolsOptions;
+  /** The caller's own memory tools (bound to their identity), when memory is available. */
+  memoryTools?: ReturnType<typeof createMemoryTools>;
 }
 
-export function createAssistant({ pool, context, poolTools }: AssistantOptions): voice.Agent {
+export function createAssistant({
+  pool,
+  context,
+  poolTools,
+  memoryTools,
+}: AssistantOptions): voice.Agent {
+  const parts = [BASE_INSTRUCTIONS, memoryTools && MEMORY_INSTRUCTIONS, context];
   return new voice.Agent({
-    instructions: context ? `${BASE_INSTRUCTIONS}\n\n${context}` : BASE_INSTRUCTIONS,
-    tools: { ...createPoolTools(pool, poolTools) },
+    instructions: parts.filter(Boolean).join('\n\n'),
+    tools: { ...createPoolTools(pool, poolTools), ...memoryTools },
   });
 }

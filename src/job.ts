@@ -1,28 +1,67 @@
 /** What each job process does: build the pool while idle, then serve one room. */
 import { log, type JobContext, type JobProcess } from '@livekit/agents';
-import { createAssistant } from './assistant.js';
+import { openCall, type CallerCall } from './caller-call.js';
 import { loadConfig, type Config } from './config.js';
-import { ConnectionPool } from './pool/connection-pool.js';
+import { createMemoryStore } from './memory/create-store.js';
+import {
+  createMemoryServices,
+  type MemoryAndGreetingStore,
+  type MemoryServices,
+} from './memory-services.js';
+import { ConnectionPool, type Logger } from './pool/connection-pool.js';
 import { describeError } from './redact.js';
 import { createAgentSession } from './voice-pipeline.js';
 
 export interface JobProcessData extends Record<string, unknown> {
   config?: Config;
   pool?: ConnectionPool;
+  services?: MemoryServices;
   prewarmedAt?: number;
 }
 
-export const GENERIC_GREETING = 'Hi there! How can I help you today?';
+export interface ProcessResources {
+  pool: ConnectionPool;
+  services?: MemoryServices;
+}
+
+/**
+ * The pool, with the memory store built on it in parallel with the other services, and the
+ * memory and greeting services on top. A store that cannot be built leaves the process without
+ * memory (logged), never without a voice.
+ */
+export async function buildProcessResources(
+  config: Config,
+  logger: Logger,
+): Promise<ProcessResources> {
+  let store: MemoryAndGreetingStore | undefined;
+  const pool = await ConnectionPool.create(config, {
+    logger: logger.child({ component: 'connection-pool' }),
+    memoryStore: (p) => {
+      store = createMemoryStore(config, { supabase: p.supabase });
+      return store;
+    },
+  });
+  if (!store) {
+    logger.error('no memory store could be built: calls go on without memory');
+    return { pool };
+  }
+  const services = createMemoryServices(pool, config, store, { logger });
+  // Turns a dead process left behind are processed here, in the background.
+  void services.processor
+    .replay()
+    .catch((error: unknown) =>
+      logger.warn({ error: describeError(error, pool.secrets) }, 'outbox replay failed'),
+    );
+  return { pool, services };
+}
 
 /** Runs before any job reaches this process: the pool is built off the call's critical path. */
 export async function prewarmJobProcess(proc: JobProcess<JobProcessData>): Promise<void> {
   const logger = log().child({ component: 'prewarm' });
   try {
     const config = loadConfig();
-    const pool = await ConnectionPool.create(config);
-    proc.userData.config = config;
-    proc.userData.pool = pool;
-    proc.userData.prewarmedAt = Date.now();
+    const { pool, services } = await buildProcessResources(config, logger);
+    Object.assign(proc.userData, { config, pool, services, prewarmedAt: Date.now() });
     logger.info(
       { timingsMs: pool.buildTimingsMs, health: healthSummary(pool) },
       'connection pool prewarmed',
@@ -37,29 +76,74 @@ export async function prewarmJobProcess(proc: JobProcess<JobProcessData>): Promi
 }
 
 export async function runJob(ctx: JobContext<JobProcessData>): Promise<void> {
-  const logger = log().child({ component: 'job', room: ctx.job.room?.name });
+  const entryAt = Date.now();
+  const logger = log().child({ component: 'job', room: ctx.job.room?.name, job: ctx.job.id });
   const config = ctx.proc.userData.config ?? loadConfig();
   const warm = ctx.proc.userData.pool !== undefined;
-  const pool = ctx.proc.userData.pool ?? (await ConnectionPool.create(config));
+  const { pool, services } = warm
+    ? { pool: ctx.proc.userData.pool!, services: ctx.proc.userData.services }
+    : await buildProcessResources(config, logger);
   logger.info(
-    { warm, prewarmedMsAgo: warm ? Date.now() - ctx.proc.userData.prewarmedAt! : null },
+    {
+      warm,
+      prewarmedMsAgo: warm ? entryAt - ctx.proc.userData.prewarmedAt! : null,
+      readyInMs: Date.now() - entryAt,
+    },
     'job entry',
   );
-  ctx.addShutdownCallback(() => pool.close());
+
+  // Filled once the caller is known; the shutdown callback may run before that.
+  const opened: { call?: CallerCall } = {};
+  // Runs on every ending (hang-up, failure, SIGTERM drain): memories first, then the pool.
+  ctx.addShutdownCallback(async () => {
+    try {
+      if (opened.call) await opened.call.end();
+      else await services?.processor.drain(config.memory.drainTimeoutMs);
+    } finally {
+      services?.outbox.close();
+      await pool.close();
+      logger.info({ stats: summary(pool) }, 'job resources closed');
+    }
+  });
 
   await ctx.connect();
   const participant = await ctx.waitForParticipant();
+  // Identity comes from the signed room token, never from anything said in the call.
+  const call = await openCall({ pool, config, services, userId: participant.identity, logger });
+  opened.call = call;
   const session = createAgentSession(pool, config);
-  await session.start({ agent: createAssistant({ pool }), room: ctx.room });
-  logger.info({ participant: participant.identity }, 'session started');
-  session.say(GENERIC_GREETING);
+  call.attach(session);
+  await session.start({ agent: call.agent, room: ctx.room });
+  session.say(call.greeting.text);
+  logger.info(
+    {
+      greeting: call.greeting.source,
+      greetingMs: call.greeting.elapsedMs,
+      memories: call.memories.length,
+      memoriesLoaded: call.memoriesLoaded,
+      sinceEntryMs: Date.now() - entryAt,
+    },
+    'session started',
+  );
 }
 
 function healthSummary(pool: ConnectionPool): Record<string, string> {
-  const { services } = pool.stats();
-  return Object.fromEntries(
-    Object.entries(services)
-      .filter(([, s]) => s.configured)
-      .map(([name, s]) => [name, s.health.status]),
-  );
+  const { services, otherHealth } = pool.stats();
+  return {
+    ...Object.fromEntries(
+      Object.entries(services)
+        .filter(([, s]) => s.configured)
+        .map(([name, s]) => [name, s.health.status]),
+    ),
+    ...Object.fromEntries(Object.entries(otherHealth).map(([name, h]) => [name, h.status])),
+  };
+}
+
+function summary(pool: ConnectionPool): Record<string, unknown> {
+  const stats = pool.stats();
+  return {
+    requests: stats.services.openai.requests + stats.services.supabase.requests,
+    connectionsOpened: stats.connections.opened,
+    warmReuseRatio: stats.connections.warmReuseRatio,
+  };
 }

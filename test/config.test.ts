@@ -85,7 +85,10 @@ describe('loadConfig', () => {
       SUPABASE_URL: 'https://abc.supabase.co/',
       SUPABASE_SERVICE_ROLE_KEY: 'service-key-xyz',
     });
-    expect(config.supabase).toEqual({ url: 'https://abc.supabase.co', serviceRoleKey: 'service-key-xyz' });
+    expect(config.supabase).toEqual({
+      url: 'https://abc.supabase.co',
+      serviceRoleKey: 'service-key-xyz',
+    });
   });
 
   it('lists every secret for redaction', () => {
@@ -108,7 +111,10 @@ describe('loadConfig', () => {
   });
 
   it('error messages never echo a secret value', () => {
-    const problems = problemsOf({ OPENAI_API_KEY: 'sk-visible-secret-000', DATABASE_URL: 'mysql://u:pw-secret@h/db' });
+    const problems = problemsOf({
+      OPENAI_API_KEY: 'sk-visible-secret-000',
+      DATABASE_URL: 'mysql://u:pw-secret@h/db',
+    });
     expect(problems.join('\n')).not.toContain('pw-secret');
     expect(problems.join('\n')).not.toContain('sk-visible-secret-000');
     expect(problems.join('\n')).toContain('DATABASE_URL');

@@ -6,7 +6,13 @@ describe('redact', () => {
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
     const text = `key sk-abcdefghijklmnop1234 token ${jwt} url postgres://app:hunter2pw@db/x ws://h/?apikey=abc123&x=1 custom-secret-9`;
     const out = redact(text, ['custom-secret-9']);
-    for (const secret of ['sk-abcdefghijklmnop1234', jwt, 'hunter2pw', 'abc123', 'custom-secret-9']) {
+    for (const secret of [
+      'sk-abcdefghijklmnop1234',
+      jwt,
+      'hunter2pw',
+      'abc123',
+      'custom-secret-9',
+    ]) {
       expect(out).not.toContain(secret);
     }
     expect(out).toContain(REDACTED);

@@ -50,6 +50,8 @@ export class GreetingCache {
       max: options.max ?? 1_000,
       ttl: this.#ttlMs,
       ttlAutopurge: false,
+      // Read the clock on every lookup (the default caches it for 1 ms, which a test clock outruns).
+      ttlResolution: 0,
       perf: { now: clock },
     });
   }
@@ -91,7 +93,9 @@ export class GreetingCache {
    * One caller, this agent, or everything. `markStale` keeps greetings usable until refreshed
    * (memories changed); without it they are deleted (the caller asked to be forgotten).
    */
-  async invalidate(scope: { userId?: string; allAgents?: boolean; markStale?: boolean } = {}): Promise<number> {
+  async invalidate(
+    scope: { userId?: string; allAgents?: boolean; markStale?: boolean; localOnly?: boolean } = {},
+  ): Promise<number> {
     const { userId, markStale = false } = scope;
     if (userId !== undefined) {
       const key = this.#key(userId);
@@ -99,10 +103,12 @@ export class GreetingCache {
       if (markStale && entry) this.#lru.set(key, { ...entry, stale: true }, { noUpdateTTL: true });
       else this.#lru.delete(key);
     } else if (markStale) {
-      for (const [key, entry] of this.#lru.entries()) this.#lru.set(key, { ...entry, stale: true }, { noUpdateTTL: true });
+      for (const [key, entry] of this.#lru.entries())
+        this.#lru.set(key, { ...entry, stale: true }, { noUpdateTTL: true });
     } else {
       this.#lru.clear();
     }
+    if (scope.localOnly) return 0;
     return (
       (await this.#store?.invalidateGreetings({
         agent: scope.allAgents ? undefined : this.#agent,
@@ -124,7 +130,11 @@ export class GreetingCache {
   stats(): GreetingCacheStats {
     const c = this.#counts;
     const lookups = c.hits + c.storeHits + c.misses;
-    return { ...c, hitRate: lookups === 0 ? null : Math.round(((c.hits + c.storeHits) / lookups) * 1000) / 1000, size: this.#lru.size };
+    return {
+      ...c,
+      hitRate: lookups === 0 ? null : Math.round(((c.hits + c.storeHits) / lookups) * 1000) / 1000,
+      size: this.#lru.size,
+    };
   }
 
   #key(userId: string): string {

@@ -41,7 +41,9 @@ export class GreetingGenerator {
               {
                 role: 'user',
                 content: JSON.stringify({
-                  facts: memories.slice(0, 20).map(({ category, key, value }) => ({ category, key, value })),
+                  facts: memories
+                    .slice(0, 20)
+                    .map(({ category, key, value }) => ({ category, key, value })),
                 }),
               },
             ],
@@ -50,7 +52,7 @@ export class GreetingGenerator {
         ),
         { milliseconds: this.options.timeoutMs ?? 10_000 },
       );
-      const text = checkGreeting(completion.choices[0]?.message?.content ?? '');
+      const text = checkGreeting(completion.choices[0]?.message?.content ?? '', memories);
       if (!text) throw new Error('generated greeting did not pass the check');
       return text;
     } catch (error) {

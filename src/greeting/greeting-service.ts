@@ -31,7 +31,13 @@ export interface GreetingServiceOptions {
 export class GreetingService {
   readonly #generating = new Map<string, Promise<string | undefined>>();
   readonly #budgetMs: number;
-  #bySource: Record<GreetingSource, number> = { cache: 0, 'stale-cache': 0, template: 0, 'new-caller': 0, deadline: 0 };
+  #bySource: Record<GreetingSource, number> = {
+    cache: 0,
+    'stale-cache': 0,
+    template: 0,
+    'new-caller': 0,
+    deadline: 0,
+  };
 
   constructor(private readonly options: GreetingServiceOptions) {
     this.#budgetMs = options.budgetMs ?? 150;
@@ -50,12 +56,18 @@ export class GreetingService {
       const known = await memories.catch(() => [] as readonly StoredMemory[]);
       if (known.length > 0) void this.refresh(userId, known);
       if (hit) return { text: hit.text, source: 'stale-cache' };
-      return { text: templateGreeting(known), source: known.length === 0 ? 'new-caller' : 'template' };
+      return {
+        text: templateGreeting(known),
+        source: known.length === 0 ? 'new-caller' : 'template',
+      };
     })();
 
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<{ text: string; source: GreetingSource }>((resolve) => {
-      timer = setTimeout(() => resolve({ text: GENERIC_GREETING, source: 'deadline' }), this.#budgetMs);
+      timer = setTimeout(
+        () => resolve({ text: GENERIC_GREETING, source: 'deadline' }),
+        this.#budgetMs,
+      );
     });
     const chosen = await Promise.race([decided, deadline]);
     clearTimeout(timer);
@@ -81,7 +93,10 @@ export class GreetingService {
         return text;
       })
       .catch((error: unknown) => {
-        this.options.logger?.warn({ error: describeError(error, this.options.secrets) }, 'greeting generation failed');
+        this.options.logger?.warn(
+          { error: describeError(error, this.options.secrets) },
+          'greeting generation failed',
+        );
         return undefined;
       })
       .finally(() => this.#generating.delete(userId));

@@ -16,5 +16,9 @@ export interface GreetingStore {
    * Drops greetings: one caller (`userId`), one agent (`agent`), or all (neither). With
    * `markStale` they are kept but flagged for a refresh. Returns rows affected.
    */
-  invalidateGreetings(scope: { agent?: string; userId?: string; markStale?: boolean }): Promise<number>;
+  invalidateGreetings(scope: {
+    agent?: string;
+    userId?: string;
+    markStale?: boolean;
+  }): Promise<number>;
 }

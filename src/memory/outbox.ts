@@ -115,7 +115,11 @@ export class Outbox {
         // rename is atomic: when two processes race for one file, one of them wins.
         await rename(join(this.#dir, file), join(this.#dir, claimed));
         const value: unknown = JSON.parse(await readFile(join(this.#dir, claimed), 'utf8'));
-        entries.push(kind === 'turn' ? { kind: 'turn', turn: value as Turn } : { kind: 'batch', batch: value as PendingBatch });
+        entries.push(
+          kind === 'turn'
+            ? { kind: 'turn', turn: value as Turn }
+            : { kind: 'batch', batch: value as PendingBatch },
+        );
       } catch {
         // Taken by another process, or half-written by a killed one (the temp file is ignored).
       }
@@ -123,14 +127,17 @@ export class Outbox {
     // A turn already in a stored-but-not-removed batch must not be extracted twice.
     const batched = new Set(entries.flatMap((e) => (e.kind === 'batch' ? e.batch.turnIds : [])));
     const duplicates = entries.filter((e) => e.kind === 'turn' && batched.has(e.turn.id));
-    await Promise.all(duplicates.map((e) => e.kind === 'turn' && this.#remove(`turn-${e.turn.id}.json`)));
+    await Promise.all(
+      duplicates.map((e) => e.kind === 'turn' && this.#remove(`turn-${e.turn.id}.json`)),
+    );
     return entries.filter((e) => !duplicates.includes(e));
   }
 
   /** Entries on disk (all processes): how much is waiting to be stored. */
   async depth(): Promise<number> {
     await this.#ensure();
-    return (await readdir(this.#dir)).filter((f) => /^(turn|batch)-/.test(f) && !f.endsWith('.tmp')).length;
+    return (await readdir(this.#dir)).filter((f) => /^(turn|batch)-/.test(f) && !f.endsWith('.tmp'))
+      .length;
   }
 
   /** Claimed by this outbox: what it has accepted and not yet stored. */

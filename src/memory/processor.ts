@@ -155,7 +155,10 @@ export class MemoryProcessor {
       await this.#o.outbox.removeTurns(dropped.map((t) => t.id));
       this.#current.set(userId, []);
     } else {
-      this.#current.set(userId, (this.#current.get(userId) ?? []).filter((m) => !matches(m)));
+      this.#current.set(
+        userId,
+        (this.#current.get(userId) ?? []).filter((m) => !matches(m)),
+      );
     }
   }
 
@@ -191,7 +194,11 @@ export class MemoryProcessor {
     await this.settled();
     const left = await this.#o.outbox.claimed();
     this.#stats.outboxDepth = await this.#o.outbox.depth();
-    const report = { drained: outcome === 'done' && left === 0, left, elapsedMs: Math.round(performance.now() - started) };
+    const report = {
+      drained: outcome === 'done' && left === 0,
+      left,
+      elapsedMs: Math.round(performance.now() - started),
+    };
     this.#o.logger?.info(report, 'memory processor drained');
     return report;
   }
@@ -299,7 +306,10 @@ export class MemoryProcessor {
         if (error instanceof ExtractionError && error.reason !== 'unavailable') {
           // It will not get better by waiting: kept aside, not lost, and not retried forever.
           this.#stats.deadLettered += turns.length;
-          await this.#o.outbox.deadLetterTurns(turns.map((t) => t.id), error.message);
+          await this.#o.outbox.deadLetterTurns(
+            turns.map((t) => t.id),
+            error.message,
+          );
           this.#fail('memory extraction gave up on a batch', error);
           return true;
         }
@@ -309,7 +319,12 @@ export class MemoryProcessor {
       this.#recordBatchSize(turns.length);
       this.#stats.turnsProcessed += turns.length;
       const changed = items.filter((item) => !current.some((m) => sameFact(m, item)));
-      const batch: PendingBatch = { id: randomUUID(), userId, turnIds: turns.map((t) => t.id), items: changed };
+      const batch: PendingBatch = {
+        id: randomUUID(),
+        userId,
+        turnIds: turns.map((t) => t.id),
+        items: changed,
+      };
       if (changed.length === 0) {
         await this.#o.outbox.removeTurns(batch.turnIds);
         return true;
@@ -426,5 +441,7 @@ export class MemoryProcessor {
 }
 
 function sameFact(memory: StoredMemory, item: MemoryInput): boolean {
-  return memory.category === item.category && memory.key === item.key && memory.value === item.value;
+  return (
+    memory.category === item.category && memory.key === item.key && memory.value === item.value
+  );
 }

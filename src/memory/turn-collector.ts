@@ -18,7 +18,8 @@ export class TurnCollector {
   /** Subscribes to the session; returns the unsubscribe function. */
   attach(session: voice.AgentSession): () => void {
     const listener = (event: voice.ConversationItemAddedEvent) => {
-      if (event.item instanceof llm.ChatMessage) this.add(event.item.role, event.item.textContent ?? '');
+      if (event.item instanceof llm.ChatMessage)
+        this.add(event.item.role, event.item.textContent ?? '');
     };
     session.on(voice.AgentSessionEventTypes.ConversationItemAdded, listener);
     return () => session.off(voice.AgentSessionEventTypes.ConversationItemAdded, listener);

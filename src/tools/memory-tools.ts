@@ -25,14 +25,23 @@ export function createMemoryTools({ userId, store, processor, onForget }: Memory
     parameters: z.object({
       category: z.enum(MEMORY_CATEGORIES).describe('kind of fact'),
       key: z.string().min(1).max(64).describe('short snake_case slug, e.g. favorite_color'),
-      fact: z.string().min(1).max(MAX_VALUE_LENGTH).describe('the fact, e.g. "Favorite color is green"'),
+      fact: z
+        .string()
+        .min(1)
+        .max(MAX_VALUE_LENGTH)
+        .describe('the fact, e.g. "Favorite color is green"'),
     }),
     execute: async ({ category, key, fact }) => {
       const item = extractedMemorySchema.safeParse({ category, key, value: fact, confidence: 1 });
-      if (!item.success) throw new llm.ToolError('That fact could not be saved: it needs a short name and a short sentence.');
+      if (!item.success)
+        throw new llm.ToolError(
+          'That fact could not be saved: it needs a short name and a short sentence.',
+        );
       try {
         const { stored } = await processor.saveNow(userId, [{ ...item.data, source: 'explicit' }]);
-        return stored ? `Saved: ${item.data.value}.` : `Noted: ${item.data.value}. Saving it is delayed, but it will not be lost.`;
+        return stored
+          ? `Saved: ${item.data.value}.`
+          : `Noted: ${item.data.value}. Saving it is delayed, but it will not be lost.`;
       } catch {
         throw new llm.ToolError('I could not save that just now.');
       }
@@ -40,7 +49,8 @@ export function createMemoryTools({ userId, store, processor, onForget }: Memory
   });
 
   const recallMemories = llm.tool({
-    description: 'List what you remember about the caller. Use when they ask what you know or remember about them.',
+    description:
+      'List what you remember about the caller. Use when they ask what you know or remember about them.',
     execute: async () => {
       try {
         return memoriesForSpeech(await store.load(userId, 30));
@@ -66,9 +76,13 @@ export function createMemoryTools({ userId, store, processor, onForget }: Memory
         await processor.forget(userId, everything ? undefined : keys);
         await onForget?.(userId);
         if (everything) return 'Done: I have forgotten everything I knew about you.';
-        return deleted === 0 ? 'I had nothing remembered under that.' : 'Done: I have forgotten that.';
+        return deleted === 0
+          ? 'I had nothing remembered under that.'
+          : 'Done: I have forgotten that.';
       } catch {
-        throw new llm.ToolError('I could not forget that just now; please ask me again in a moment.');
+        throw new llm.ToolError(
+          'I could not forget that just now; please ask me again in a moment.',
+        );
       }
     },
   });

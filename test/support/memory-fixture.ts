@@ -1,0 +1,96 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../src/config.js';
+import { createMemoryServices, type MemoryServices } from '../../src/memory-services.js';
+import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
+import { ConnectionPool } from '../../src/pool/connection-pool.js';
+import { testConfig } from './config.js';
+import { startOpenAIServer } from './openai-server.js';
+import { startTestPostgres } from './postgres.js';
+import { SwitchableStore } from './switchable-store.js';
+
+export interface ProcessUnderTest {
+  config: Config;
+  pool: ConnectionPool;
+  store: SwitchableStore;
+  services: MemoryServices;
+  /** Ends this "process": drains nothing, just lets go of everything (a crash keeps the outbox). */
+  close(): Promise<void>;
+}
+
+/**
+ * A real embedded Postgres, the local OpenAI server and a shared data directory: each
+ * `process()` builds what one job process builds, so tests can run several "processes" in turn.
+ */
+export async function startMemoryFixture() {
+  const [openai, postgres, dataDir] = await Promise.all([
+    startOpenAIServer(),
+    startTestPostgres(),
+    mkdtemp(join(tmpdir(), 'memory-fixture-')),
+  ]);
+  const opened: ProcessUnderTest[] = [];
+
+  async function process(
+    env: Record<string, string> = {},
+    options: { now?: () => number } = {},
+  ): Promise<ProcessUnderTest> {
+    const config = testConfig({
+      OPENAI_BASE_URL: openai.baseURL,
+      MEMORY_DATA_DIR: dataDir,
+      MEMORY_BATCH_DELAY_MS: '30',
+      MEMORY_LOAD_TIMEOUT_MS: '500',
+      ...env,
+    });
+    const inner = await PostgresMemoryStore.connect(postgres.url);
+    const store = new SwitchableStore(inner);
+    const pool = await ConnectionPool.create(config, { warmUp: false, memoryStore: () => store });
+    const services = createMemoryServices(pool, config, store, {
+      retryDelayMs: 100,
+      minRetryDelayMs: 10,
+      now: options.now,
+    });
+    const handle: ProcessUnderTest = {
+      config,
+      pool,
+      store,
+      services,
+      close: async () => {
+        services.outbox.close();
+        await pool.close();
+      },
+    };
+    opened.push(handle);
+    return handle;
+  }
+
+  return {
+    openai,
+    postgresUrl: postgres.url,
+    dataDir,
+    process,
+    /** A caller identity no other test uses. */
+    user: (label = 'caller') => `${label}-${randomUUID().slice(0, 8)}`,
+    async stop(): Promise<void> {
+      await Promise.all(opened.map((p) => p.close().catch(() => undefined)));
+      await Promise.all([openai.close(), postgres.stop()]);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type MemoryFixture = Awaited<ReturnType<typeof startMemoryFixture>>;
+
+/** Polls until `check` passes or the time is up (the check's last failure is thrown). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
