@@ -10,6 +10,7 @@ import { MemoryStoreError, type MemoryInput } from '../../src/memory/types.js';
 import type { MemoryAndGreetingStore } from '../../src/memory-services.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { testConfig } from '../support/config.js';
+import { eventually } from '../support/memory-fixture.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { POSTGREST_BINARY, startTestSupabase, type TestSupabase } from '../support/postgrest.js';
 
@@ -278,5 +279,41 @@ describe.each(stores)('%s store', (_name, open, skip) => {
 
   it.skipIf(skip)('answers a ping', async () => {
     await expect(store.ping()).resolves.toBeUndefined();
+  });
+});
+
+describe.skipIf(!POSTGREST_BINARY)('Supabase store errors', () => {
+  it('PostgREST errors become clear store errors: constraint violation, missing function', async () => {
+    const client = pool?.supabase;
+    expect(client).toBeDefined();
+    const store = new SupabaseMemoryStore(client!);
+    const bad = { ...memory('x', 'y'), confidence: 7 };
+    const violation = await store.save('someone', [bad], randomUUID()).catch((e: unknown) => e);
+    expect(violation).toBeInstanceOf(MemoryStoreError);
+    expect(violation).toMatchObject({ code: '23514' });
+    expect((violation as Error).message).toMatch(/^save_memories failed: .*check constraint/);
+
+    // A database the migration has not reached: PostgREST knows no such function.
+    await postgres.query(
+      `alter function public.memory_store_ping() rename to memory_store_ping_hidden;
+       notify pgrst, 'reload schema';`,
+      supabase!.databaseUrl,
+    );
+    try {
+      const missing = await eventually(async () => {
+        const error = await store.ping().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(MemoryStoreError);
+        // Until PostgREST reloads its schema cache, Postgres itself answers 42883.
+        expect((error as MemoryStoreError).code).toBe('PGRST202');
+        return error as MemoryStoreError;
+      });
+      expect(missing.message).toMatch(/^memory_store_ping failed: Could not find the function/);
+    } finally {
+      await postgres.query(
+        `alter function public.memory_store_ping_hidden() rename to memory_store_ping;
+         notify pgrst, 'reload schema';`,
+        supabase!.databaseUrl,
+      );
+    }
   });
 });
