@@ -353,9 +353,10 @@ export class MemoryProcessor {
             ? { inserted: 0, updated: 0, unchanged: 0, replayed: false } // forgotten before it was stored
             : await this.#countedSave(batch);
         this.#batches.shift();
-        await this.#o.outbox.removeBatch(batch.id);
+        // Stored: count it before the outbox file goes, so the figures never lag the store.
         this.#stats.batchesStored++;
         this.#stats.stored += result.inserted + result.updated;
+        await this.#o.outbox.removeBatch(batch.id);
         this.#remember(batch.userId, batch.items);
         this.#o.onStored?.(batch.userId, result, batch.items);
       } catch (error) {
