@@ -16,3 +16,9 @@ export type { MemoryStore, MemoryInput, StoredMemory, SaveResult } from './memor
 export { GreetingCache } from './greeting/greeting-cache.js';
 export { GreetingService, type Greeting } from './greeting/greeting-service.js';
 export type { GreetingStore } from './greeting/greeting-store.js';
+export { PostgresMemoryStore } from './memory/postgres-store.js';
+export { SupabaseMemoryStore } from './memory/supabase-store.js';
+export { createMemoryStore } from './memory/create-store.js';
+export { startEmbeddedPostgres, type EmbeddedPostgres } from './memory/embedded-postgres.js';
+export { applyMigrations, MIGRATIONS_DIR } from './memory/migrations.js';
+export { MemoryStoreError } from './memory/types.js';
