@@ -171,11 +171,13 @@ export class ConfigError extends Error {
 export interface LoadConfigOptions {
   /** The worker needs LiveKit credentials; code that only builds the agent (tests, tools) does not. */
   requireLiveKit?: boolean;
+  /** Operator commands that only reach the store do not need an OpenAI key. */
+  requireOpenAI?: boolean;
 }
 
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
-  { requireLiveKit = false }: LoadConfigOptions = {},
+  { requireLiveKit = false, requireOpenAI = true }: LoadConfigOptions = {},
 ): Config {
   const parsed = envSchema.safeParse(env);
   const problems: string[] = parsed.success
@@ -184,7 +186,7 @@ export function loadConfig(
   const values = parsed.success ? parsed.data : undefined;
   const present = (name: keyof Env) => (env[name] ?? '').trim() !== '';
 
-  if (!present('OPENAI_API_KEY')) problems.push('OPENAI_API_KEY is required');
+  if (requireOpenAI && !present('OPENAI_API_KEY')) problems.push('OPENAI_API_KEY is required');
   if (requireLiveKit) {
     for (const name of ['LIVEKIT_URL', 'LIVEKIT_API_KEY', 'LIVEKIT_API_SECRET'] as const) {
       if (!present(name)) problems.push(`${name} is required to register with LiveKit`);
