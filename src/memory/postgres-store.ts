@@ -8,11 +8,16 @@ import postgres, { type Sql } from 'postgres';
 import type { GreetingStore, StoredGreeting } from '../greeting/greeting-store.js';
 import { applyMigrations } from './migrations.js';
 import {
+  memoryItems,
+  toStoredGreeting,
+  toStoredMemory,
+  type GreetingRow,
+  type MemoryRow,
+} from './store-rows.js';
+import {
   MemoryStoreError,
-  type MemoryCategory,
   type MemoryInput,
   type MemoryStore,
-  type MemorySource,
   type SaveResult,
   type StoredMemory,
 } from './types.js';
@@ -23,23 +28,6 @@ export interface PostgresStoreOptions {
   connectTimeoutSeconds?: number;
   /** Apply pending migrations before the first call (the main process does; jobs do not). */
   applyMigrations?: boolean;
-}
-
-interface MemoryRow {
-  category: MemoryCategory;
-  key: string;
-  value: string;
-  confidence: number;
-  source: MemorySource;
-  created_at: Date;
-  updated_at: Date;
-}
-
-interface GreetingRow {
-  text: string;
-  created_at: Date;
-  expires_at: Date;
-  stale: boolean;
 }
 
 export class PostgresMemoryStore implements MemoryStore, GreetingStore {
@@ -76,13 +64,7 @@ export class PostgresMemoryStore implements MemoryStore, GreetingStore {
   }
 
   async save(userId: string, items: readonly MemoryInput[], batchId: string): Promise<SaveResult> {
-    const payload = items.map(({ category, key, value, confidence, source }) => ({
-      category,
-      key,
-      value,
-      confidence,
-      source,
-    }));
+    const payload = memoryItems(items);
     const [row] = await this.run(
       'save_memories',
       (sql) => sql<{ result: SaveResult }[]>`
@@ -96,15 +78,7 @@ export class PostgresMemoryStore implements MemoryStore, GreetingStore {
       'load_memories',
       (sql) => sql<MemoryRow[]>`select * from public.load_memories(${userId}, ${limit})`,
     );
-    return rows.map((row) => ({
-      category: row.category,
-      key: row.key,
-      value: row.value,
-      confidence: Number(row.confidence),
-      source: row.source,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    }));
+    return rows.map(toStoredMemory);
   }
 
   async forget(userId: string, keys?: readonly string[]): Promise<number> {
@@ -121,9 +95,7 @@ export class PostgresMemoryStore implements MemoryStore, GreetingStore {
       'get_greeting',
       (sql) => sql<GreetingRow[]>`select * from public.get_greeting(${agent}, ${userId})`,
     );
-    return row
-      ? { text: row.text, createdAt: row.created_at, expiresAt: row.expires_at, stale: row.stale }
-      : undefined;
+    return toStoredGreeting(row);
   }
 
   async putGreeting(

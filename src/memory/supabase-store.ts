@@ -5,31 +5,19 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { GreetingStore, StoredGreeting } from '../greeting/greeting-store.js';
 import {
+  memoryItems,
+  toStoredGreeting,
+  toStoredMemory,
+  type GreetingRow,
+  type MemoryRow,
+} from './store-rows.js';
+import {
   MemoryStoreError,
-  type MemoryCategory,
   type MemoryInput,
   type MemoryStore,
-  type MemorySource,
   type SaveResult,
   type StoredMemory,
 } from './types.js';
-
-interface MemoryRow {
-  category: MemoryCategory;
-  key: string;
-  value: string;
-  confidence: number;
-  source: MemorySource;
-  created_at: string;
-  updated_at: string;
-}
-
-interface GreetingRow {
-  text: string;
-  created_at: string;
-  expires_at: string;
-  stale: boolean;
-}
 
 export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
   readonly kind = 'supabase' as const;
@@ -37,13 +25,7 @@ export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
   constructor(private readonly client: SupabaseClient) {}
 
   async save(userId: string, items: readonly MemoryInput[], batchId: string): Promise<SaveResult> {
-    const p_items = items.map(({ category, key, value, confidence, source }) => ({
-      category,
-      key,
-      value,
-      confidence,
-      source,
-    }));
+    const p_items = memoryItems(items);
     return this.call<SaveResult>('save_memories', {
       p_user_id: userId,
       p_batch_id: batchId,
@@ -56,15 +38,7 @@ export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
       p_user_id: userId,
       p_limit: limit,
     });
-    return rows.map((row) => ({
-      category: row.category,
-      key: row.key,
-      value: row.value,
-      confidence: Number(row.confidence),
-      source: row.source,
-      createdAt: new Date(row.created_at),
-      updatedAt: new Date(row.updated_at),
-    }));
+    return rows.map(toStoredMemory);
   }
 
   async forget(userId: string, keys?: readonly string[]): Promise<number> {
@@ -79,15 +53,7 @@ export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
       p_agent: agent,
       p_user_id: userId,
     });
-    const row = rows[0];
-    return row
-      ? {
-          text: row.text,
-          createdAt: new Date(row.created_at),
-          expiresAt: new Date(row.expires_at),
-          stale: row.stale,
-        }
-      : undefined;
+    return toStoredGreeting(rows[0]);
   }
 
   async putGreeting(

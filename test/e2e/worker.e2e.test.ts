@@ -18,6 +18,7 @@ import {
   type Dispatch,
   type LiveKitServer,
 } from '../support/livekit-server.js';
+import { eventually } from '../support/eventually.js';
 import { signToken } from '../support/livekit-token.js';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
 import {
@@ -44,19 +45,6 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
     signal: AbortSignal.timeout(2_000),
   });
   return { status: res.status, body: await res.text() };
-}
-
-/** Retries `check` until it passes or `timeoutMs` is over (then its last failure is thrown). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 function livekitEnv(url: string, secret: string = TEST_SECRETS.livekitSecret) {
