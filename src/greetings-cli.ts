@@ -9,11 +9,11 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadDotEnv, secretsOf } from './config.js';
-import { createClient } from '@supabase/supabase-js';
 import { PostgresMemoryStore } from './memory/postgres-store.js';
 import { SupabaseMemoryStore } from './memory/supabase-store.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './memory/embedded-postgres.js';
 import { describeError } from './redact.js';
+import { createSupabaseClient } from './supabase-client.js';
 
 const USAGE =
   'usage: greetings-cli invalidate [--user <identity>] [--agent <name> | --all-agents] [--stale]';
@@ -46,11 +46,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // One short command: a plain client is enough (the worker's pool is for long-lived processes).
   const store = config.supabase
-    ? new SupabaseMemoryStore(
-        createClient(config.supabase.url, config.supabase.serviceRoleKey, {
-          auth: { persistSession: false, autoRefreshToken: false },
-        }),
-      )
+    ? new SupabaseMemoryStore(createSupabaseClient(config.supabase))
     : PostgresMemoryStore.open(config.databaseUrl!, { maxConnections: 1 });
   try {
     const affected = await store.invalidateGreetings({

@@ -8,10 +8,13 @@
  * assistant without memory rather than no assistant.
  */
 import type { Config } from '../config.js';
+import { createSupabaseClient } from '../supabase-client.js';
 import type { Logger } from '../pool/connection-pool.js';
 import { describeError } from '../redact.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { PostgresMemoryStore } from './postgres-store.js';
+import { SupabaseMemoryStore } from './supabase-store.js';
+import { MemoryStoreError } from './types.js';
 
 export type PreparedStore =
   | { kind: 'supabase' }
@@ -24,7 +27,10 @@ export async function prepareMemoryStore(
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<PreparedStore> {
-  if (config.supabase) return { kind: 'supabase' };
+  if (config.supabase) {
+    await checkSupabaseSchema(config.supabase, logger);
+    return { kind: 'supabase' };
+  }
   if (config.databaseUrl) {
     const migrated = await migrate(config.databaseUrl, logger, [
       new URL(config.databaseUrl).password,
@@ -63,6 +69,28 @@ export async function prepareMemoryStore(
       : 'embedded PostgreSQL already running: reused',
   );
   return { kind: 'embedded', port: embedded.port, reused: !embedded.started, pid: embedded.pid };
+}
+
+/**
+ * Supabase projects are migrated with the Supabase CLI, not by the worker: say so at start when
+ * the schema is missing, rather than let every call find out.
+ */
+async function checkSupabaseSchema(
+  supabase: { url: string; serviceRoleKey: string },
+  logger: Logger,
+): Promise<void> {
+  const store = new SupabaseMemoryStore(createSupabaseClient(supabase));
+  try {
+    await store.ping();
+  } catch (error) {
+    const missing = error instanceof MemoryStoreError && error.code === 'PGRST202';
+    logger.error(
+      { error: describeError(error, [supabase.serviceRoleKey]) },
+      missing
+        ? 'the memory schema is missing in Supabase: apply supabase/migrations with `supabase db push`'
+        : 'Supabase memory store not reachable at start: calls go on, memory may be unavailable',
+    );
+  }
 }
 
 async function migrate(url: string, logger: Logger, secrets: string[]): Promise<boolean> {

@@ -3,11 +3,11 @@
  * with the accounting, health and cleanup an operator needs. Built in parallel, in `prewarm`.
  */
 import { log } from '@livekit/agents';
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { createSupabaseClient } from '../supabase-client.js';
 import OpenAI from 'openai';
 import pTimeout from 'p-timeout';
 import type { Agent } from 'undici';
-import WebSocket from 'ws';
 import type { Config } from '../config.js';
 import { secretsOf } from '../config.js';
 import { describeError } from '../redact.js';
@@ -372,13 +372,7 @@ export class ConnectionPool {
   }
 
   #buildSupabase(): SupabaseClient {
-    const supabase = this.#config.supabase!;
-    return createClient(supabase.url, supabase.serviceRoleKey, {
-      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-      global: { fetch: this.#fetchFor('supabase') },
-      // Node 20 has no global WebSocket; supabase-js needs one for its realtime client.
-      realtime: { transport: WebSocket as never },
-    });
+    return createSupabaseClient(this.#config.supabase!, this.#fetchFor('supabase'));
   }
 
   /** A client that keeps failing is replaced; whoever reads `pool.openai` next gets the new one. */
