@@ -78,6 +78,8 @@ export class ConnectionPool {
   #openai!: OpenAI;
   #supabase?: SupabaseClient;
   #memoryStore?: PooledStore;
+  #replacing = false;
+  #replacedAfterAbort = 0;
   readonly #statsSources = new Map<string, StatsSource>();
   #closing?: Promise<void>;
   #lastCleanup?: CleanupReport;
@@ -267,6 +269,7 @@ export class ConnectionPool {
             ? null
             : Math.max(0, Math.round((1 - connections.opened / requests) * 1000) / 1000),
         maxPerOrigin: this.#settings.connectionsPerOrigin,
+        replacedAfterAbort: this.#replacedAfterAbort,
         keepAliveTimeoutMs: this.#settings.keepAliveTimeoutMs,
       },
       caches: Object.fromEntries([...this.#caches].map(([name, c]) => [name, { size: c.size }])),
@@ -346,7 +349,14 @@ export class ConnectionPool {
     const metrics = this.#metrics[service];
     return pooledFetch(
       () => this.#dispatcher,
-      async (run) => {
+      async (run, init) => {
+        // An aborted HTTP/1.1 request takes its connection with it (a barge-in aborts the
+        // streamed reply): open a replacement now, so the next turn still finds a warm one.
+        if (service === 'openai' && init?.signal && !init.signal.aborted) {
+          init.signal.addEventListener('abort', () => this.#replaceAbortedConnection(), {
+            once: true,
+          });
+        }
         const started = metrics.started();
         try {
           const response = await run();
@@ -358,6 +368,24 @@ export class ConnectionPool {
         }
       },
     );
+  }
+
+  #replaceAbortedConnection(): void {
+    if (this.closed || this.#replacing) return;
+    this.#replacing = true;
+    this.#replacedAfterAbort++;
+    // Not from inside the abort event: undici is still tearing the old socket down, and a
+    // request sent now lands on a connection that goes with it.
+    setTimeout(() => {
+      if (this.closed) {
+        this.#replacing = false;
+        return;
+      }
+      this.#openai.models
+        .list()
+        .catch(() => undefined) // a service that is down is the health monitor's to report
+        .finally(() => (this.#replacing = false));
+    }, 0).unref();
   }
 
   #buildOpenAI(): OpenAI {

@@ -109,7 +109,7 @@ export function originCounts(agent: Agent): Record<string, OriginCounts> {
  */
 export function pooledFetch(
   currentDispatcher: () => Dispatcher,
-  observe: (run: () => Promise<Response>) => Promise<Response>,
+  observe: (run: () => Promise<Response>, init?: RequestInit) => Promise<Response>,
 ): typeof fetch {
   return (input, init) =>
     observe(() => {
@@ -117,5 +117,5 @@ export function pooledFetch(
       // same protocol (the field notes verify it), only a different declaration.
       const withDispatcher = { ...init, dispatcher: currentDispatcher() } as unknown as RequestInit;
       return fetch(input, withDispatcher);
-    });
+    }, init);
 }

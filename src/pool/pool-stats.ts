@@ -31,6 +31,8 @@ export interface PoolStats {
     /** Share of requests that did not have to open a connection. */
     warmReuseRatio: number | null;
     maxPerOrigin: number;
+    /** Warm-up requests sent to replace a connection an aborted request took down. */
+    replacedAfterAbort: number;
     keepAliveTimeoutMs: number;
   };
   caches: Record<string, { size: number }>;

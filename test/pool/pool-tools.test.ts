@@ -42,6 +42,7 @@ function stats(overrides: Partial<PoolStats> = {}): PoolStats {
       draining: 0,
       warmReuseRatio: 0.8,
       maxPerOrigin: 10,
+      replacedAfterAbort: 0,
       keepAliveTimeoutMs: 60_000,
     },
     caches: {},
