@@ -50,6 +50,8 @@ export interface ConnectionPoolOptions {
 export interface PooledStore {
   readonly kind: string;
   ping(): Promise<void>;
+  /** Readies what a call's entry uses at once (connections, prepared calls), beyond one ping. */
+  warmUp?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -157,6 +159,7 @@ export class ConnectionPool {
         pool.#memoryStore = store;
         pool.#health.add('memory', () => store.ping());
         if (warmUp) await pool.#health.check('memory');
+        if (warmUp && store.warmUp) await store.warmUp();
       };
     }
     for (const [service, check] of Object.entries(options.healthChecks ?? {}))
