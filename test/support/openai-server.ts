@@ -74,6 +74,11 @@ export interface OpenAIServerOptions {
   chunkDelayMs?: number;
   /** A fixed port, e.g. to bring a stopped server back where clients expect it. */
   port?: number;
+  /**
+   * Send no `Keep-Alive: timeout=…` hint, as API front ends commonly do: a client then keeps an
+   * idle connection only as long as its own keep-alive setting says (undici's default: 4 s).
+   */
+  noKeepAliveHint?: boolean;
 }
 
 export interface OpenAIServer {
@@ -117,6 +122,7 @@ interface QueuedFault {
 }
 
 class LocalOpenAIServer implements OpenAIServer {
+  readonly #noKeepAliveHint: boolean;
   connectionsOpened = 0;
   openConnections = 0;
   chatCalls = 0;
@@ -140,7 +146,9 @@ class LocalOpenAIServer implements OpenAIServer {
       ? createHttpsServer(options.tls, handler)
       : createHttpServer(handler);
     // Idle connections stay as long as the Keep-Alive hint says: the client's pool decides.
-    this.#server.keepAliveTimeout = 120_000;
+    // Without a server-side timeout Node sends no hint at all.
+    this.#noKeepAliveHint = options.noKeepAliveHint ?? false;
+    this.#server.keepAliveTimeout = this.#noKeepAliveHint ? 0 : 120_000;
     this.#server.on('connection', (socket: Socket) => {
       this.connectionsOpened++;
       this.openConnections++;
@@ -200,6 +208,7 @@ class LocalOpenAIServer implements OpenAIServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.#noKeepAliveHint) withoutKeepAliveHint(res);
     let raw: Buffer;
     try {
       raw = await readBody(req);
@@ -323,3 +332,16 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
 }
 
 export { createSelfSignedCertificate, type SelfSignedCertificate } from './self-signed-cert.js';
+
+/** Drops the `Keep-Alive` header from whatever the handlers write on this response. */
+function withoutKeepAliveHint(res: ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.writeHead = ((...args: unknown[]) => {
+    for (const arg of args) {
+      if (arg && typeof arg === 'object' && !Array.isArray(arg)) {
+        delete (arg as Record<string, unknown>)['keep-alive'];
+      }
+    }
+    return writeHead(...args);
+  }) as ServerResponse['writeHead'];
+}
