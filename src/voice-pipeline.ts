@@ -1,8 +1,9 @@
 /** The AgentSession's speech-to-text, LLM and text-to-speech, all on the pool's OpenAI client. */
-import { voice } from '@livekit/agents';
+import { log, voice } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
 import type { Config } from './config.js';
 import type { ConnectionPool } from './pool/connection-pool.js';
+import { describeError } from './redact.js';
 
 export interface VoicePipeline {
   stt: openai.STT;
@@ -32,5 +33,22 @@ export function createAgentSession(
   config: Config,
   overrides: AgentSessionOverrides = {},
 ): voice.AgentSession {
-  return new voice.AgentSession({ ...createVoicePipeline(pool, config), ...overrides });
+  const session = new voice.AgentSession({ ...createVoicePipeline(pool, config), ...overrides });
+  // The session re-emits every model error as an 'error' event. With no listener, Node's
+  // EventEmitter throws it back into the framework's retry loop: a recoverable error (a 429, a
+  // reset) then ends the turn unanswered instead of being retried. Listening makes them retried.
+  session.on(voice.AgentSessionEventTypes.Error, (event) => {
+    const failure = event.error as { type?: string; recoverable?: boolean; error?: unknown };
+    log()
+      .child({ component: 'voice' })
+      .warn(
+        {
+          type: failure.type,
+          recoverable: failure.recoverable,
+          error: describeError(failure.error ?? failure, pool.secrets),
+        },
+        failure.recoverable ? 'model error; retrying' : 'model error',
+      );
+  });
+  return session;
 }
