@@ -89,6 +89,8 @@ export async function openCall({
       onForget: async () => {
         await greetings.cache.invalidate({ userId });
       },
+      // The caller waits for a tool's answer: a slow store must not hold the conversation.
+      timeoutMs: 2 * config.memory.loadTimeoutMs,
     }),
   });
 

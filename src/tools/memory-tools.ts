@@ -4,6 +4,7 @@
  * so nothing said in a call can reach another caller's memories.
  */
 import { llm } from '@livekit/agents';
+import pTimeout, { TimeoutError } from 'p-timeout';
 import { z } from 'zod';
 import { extractedMemorySchema, MAX_VALUE_LENGTH } from '../memory/extractor.js';
 import { memoriesForSpeech } from '../memory/memory-prompt.js';
@@ -16,9 +17,22 @@ export interface MemoryToolsOptions {
   processor: MemoryProcessor;
   /** Called after the caller's memories were forgotten (their cached greeting goes too). */
   onForget?: (userId: string) => void | Promise<void>;
+  /**
+   * Longest a tool waits on the store before answering: the caller is waiting on the line. What
+   * was asked still completes in the background (a fact to remember is safe in the outbox).
+   */
+  timeoutMs?: number;
 }
 
-export function createMemoryTools({ userId, store, processor, onForget }: MemoryToolsOptions) {
+export function createMemoryTools({
+  userId,
+  store,
+  processor,
+  onForget,
+  timeoutMs = 2_000,
+}: MemoryToolsOptions) {
+  const inTime = <T>(work: Promise<T>, fallback?: () => T) =>
+    pTimeout(work, { milliseconds: timeoutMs, ...(fallback ? { fallback } : {}) });
   const rememberFact = llm.tool({
     description:
       'Save a fact the caller explicitly asks you to remember ("remember that …"). Write the fact in the third person as one short sentence.',
@@ -38,7 +52,11 @@ export function createMemoryTools({ userId, store, processor, onForget }: Memory
           'That fact could not be saved: it needs a short name and a short sentence.',
         );
       try {
-        const { stored } = await processor.saveNow(userId, [{ ...item.data, source: 'explicit' }]);
+        // Past the deadline it is in the outbox (saveNow writes it there first) and is stored later.
+        const { stored } = await inTime(
+          processor.saveNow(userId, [{ ...item.data, source: 'explicit' }]),
+          () => ({ stored: false }),
+        );
         return stored
           ? `Saved: ${item.data.value}.`
           : `Noted: ${item.data.value}. Saving it is delayed, but it will not be lost.`;
@@ -53,7 +71,7 @@ export function createMemoryTools({ userId, store, processor, onForget }: Memory
       'List what you remember about the caller. Use when they ask what you know or remember about them.',
     execute: async () => {
       try {
-        return memoriesForSpeech(await store.load(userId, 30));
+        return memoriesForSpeech(await inTime(store.load(userId, 30)));
       } catch {
         throw new llm.ToolError('My memory is not reachable right now, so I cannot look that up.');
       }
@@ -72,14 +90,25 @@ export function createMemoryTools({ userId, store, processor, onForget }: Memory
         throw new llm.ToolError('Tell me which memory to forget, or ask me to forget everything.');
       }
       try {
-        const deleted = await store.forget(userId, everything ? undefined : keys);
-        await processor.forget(userId, everything ? undefined : keys);
-        await onForget?.(userId);
+        // One sequence: if the store is slow it still runs to the end after the deadline.
+        const deleted = await inTime(
+          (async () => {
+            const n = await store.forget(userId, everything ? undefined : keys);
+            await processor.forget(userId, everything ? undefined : keys);
+            await onForget?.(userId);
+            return n;
+          })(),
+        );
         if (everything) return 'Done: I have forgotten everything I knew about you.';
         return deleted === 0
           ? 'I had nothing remembered under that.'
           : 'Done: I have forgotten that.';
-      } catch {
+      } catch (error) {
+        if (error instanceof TimeoutError) {
+          throw new llm.ToolError(
+            'My memory is slow to answer right now; I asked it to forget that, so please check with me again in a moment.',
+          );
+        }
         throw new llm.ToolError(
           'I could not forget that just now; please ask me again in a moment.',
         );
