@@ -11,6 +11,8 @@ import type { ProcessUnderTest } from '../../support/memory-fixture.js';
 
 export interface TextCall {
   caller: CallerCall;
+  /** How long `openCall` took (memories and greeting, each under its deadline). */
+  openMs: number;
   session: voice.AgentSession;
   say(text: string): Promise<voice.testing.RunResult>;
   hangUp(): ReturnType<CallerCall['end']>;
@@ -25,6 +27,7 @@ export async function textCall(
   userId: string,
   options: { llmTimeoutMs?: number; logger?: Logger } = {},
 ): Promise<TextCall> {
+  const opening = performance.now();
   const caller = await openCall({
     pool: p.pool,
     config: p.config,
@@ -32,6 +35,7 @@ export async function textCall(
     userId,
     logger: options.logger,
   });
+  const openMs = performance.now() - opening;
   // The product's session (its error handling included), in text mode: no STT, TTS or VAD.
   const session = createAgentSession(p.pool, p.config, {
     stt: undefined,
@@ -47,6 +51,7 @@ export async function textCall(
   let ended: ReturnType<CallerCall['end']> | undefined;
   return {
     caller,
+    openMs,
     session,
     async say(text) {
       const result = session.run({ userInput: text });
