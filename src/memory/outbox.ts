@@ -100,37 +100,54 @@ export class Outbox {
 
   /**
    * Claims every unclaimed entry, and every entry claimed by a process that no longer runs, for
-   * this process: what a killed or drained process left behind is replayed here.
+   * this process: what a killed or drained process left behind is replayed here. At most
+   * `maxTurns` turns are taken (the rest stays on disk for later: the caller's queue is bounded);
+   * batches are always taken, and first.
    */
-  async claimOrphans(isAlive: (pid: number) => boolean = processIsAlive): Promise<OutboxEntry[]> {
+  async claimOrphans(
+    isAlive: (pid: number) => boolean = processIsAlive,
+    { maxTurns = Infinity }: { maxTurns?: number } = {},
+  ): Promise<OutboxEntry[]> {
     await this.#ensure();
-    const entries: OutboxEntry[] = [];
+    const orphans: { file: string; base: string; kind: string }[] = [];
     for (const file of await readdir(this.#dir)) {
       const match = /^((turn|batch)-[\w-]+\.json)(?:\.((\d+)_\w+)\.claim)?$/.exec(file);
       if (!match) continue;
       const [, base, kind, owner, pid] = match;
       if (owner !== undefined && ownerIsAlive(owner, Number(pid), isAlive)) continue;
+      orphans.push({ file, base: base!, kind: kind! });
+    }
+    const claim = async (file: string, base: string): Promise<unknown> => {
       const claimed = `${base}${this.#claim}`;
       try {
         // rename is atomic: when two processes race for one file, one of them wins.
         await rename(join(this.#dir, file), join(this.#dir, claimed));
-        const value: unknown = JSON.parse(await readFile(join(this.#dir, claimed), 'utf8'));
-        entries.push(
-          kind === 'turn'
-            ? { kind: 'turn', turn: value as Turn }
-            : { kind: 'batch', batch: value as PendingBatch },
-        );
+        return JSON.parse(await readFile(join(this.#dir, claimed), 'utf8'));
       } catch {
         // Taken by another process, or half-written by a killed one (the temp file is ignored).
+        return undefined;
       }
+    };
+    const entries: OutboxEntry[] = [];
+    for (const { file, base } of orphans.filter((o) => o.kind === 'batch')) {
+      const batch = (await claim(file, base)) as PendingBatch | undefined;
+      if (batch) entries.push({ kind: 'batch', batch });
     }
     // A turn already in a stored-but-not-removed batch must not be extracted twice.
     const batched = new Set(entries.flatMap((e) => (e.kind === 'batch' ? e.batch.turnIds : [])));
-    const duplicates = entries.filter((e) => e.kind === 'turn' && batched.has(e.turn.id));
-    await Promise.all(
-      duplicates.map((e) => e.kind === 'turn' && this.#remove(`turn-${e.turn.id}.json`)),
-    );
-    return entries.filter((e) => !duplicates.includes(e));
+    let turns = 0;
+    for (const { file, base } of orphans.filter((o) => o.kind === 'turn')) {
+      if (batched.has(base.slice('turn-'.length, -'.json'.length))) {
+        await rm(join(this.#dir, file), { force: true });
+        continue;
+      }
+      if (turns >= maxTurns) continue;
+      const turn = (await claim(file, base)) as Turn | undefined;
+      if (!turn) continue;
+      entries.push({ kind: 'turn', turn });
+      turns++;
+    }
+    return entries;
   }
 
   /** Entries on disk (all processes): how much is waiting to be stored. */

@@ -411,18 +411,25 @@ export class MemoryProcessor {
     if ((await this.#adoptOrphans()) > 0) this.#scheduleFlush();
   }
 
-  /** Claims what no live outbox holds and queues it here. */
+  /**
+   * Claims what no live outbox holds and queues it here, no more turns than the queue has room
+   * for: the rest stays on disk and is taken as the queue drains (backpressure holds on replay).
+   */
   async #adoptOrphans(): Promise<number> {
-    const entries = await this.#o.outbox.claimOrphans();
+    const room = Math.max(0, this.#o.maxQueuedTurns - this.queuedTurns());
+    const entries = await this.#o.outbox.claimOrphans(undefined, { maxTurns: room });
+    let turns = 0;
     for (const entry of entries) {
       if (entry.kind === 'batch') {
         this.#batches.push(entry.batch);
         continue;
       }
+      turns++;
       const queue = this.#queues.get(entry.turn.userId) ?? [];
       queue.push(entry.turn);
       this.#queues.set(entry.turn.userId, queue);
     }
+    if (turns >= room) this.#spilledSinceReplay = true; // more may be waiting on disk
     return entries.length;
   }
 
