@@ -24,9 +24,22 @@ export const extractedMemorySchema = z.object({
     .toLowerCase()
     .transform((k) => k.replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, ''))
     .pipe(z.string().min(1).max(64)),
-  value: z.string().trim().min(1).max(MAX_VALUE_LENGTH),
+  value: z.string().transform(plainText).pipe(z.string().trim().min(1).max(MAX_VALUE_LENGTH)),
   confidence: z.number().min(0).max(1),
 });
+
+/**
+ * Control characters become spaces and unpaired surrogates U+FFFD: a fact is plain text, and
+ * Postgres cannot store a NUL at all (a batch holding one would be refused on every retry).
+ */
+function plainText(text: string): string {
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+      .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
+  );
+}
 
 const RESPONSE_SCHEMA = {
   type: 'object',
