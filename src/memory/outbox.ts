@@ -98,6 +98,20 @@ export class Outbox {
     }
   }
 
+  /** A batch the store refuses for what it holds: kept aside with the reason, not retried. */
+  async deadLetterBatch(batchId: string, reason: string): Promise<void> {
+    await this.#ensure();
+    const name = `batch-${batchId}.json`;
+    const claimed = `${name}${this.#claim}`;
+    const raw = await readFile(join(this.#dir, claimed), 'utf8').catch(() => undefined);
+    if (raw === undefined) return;
+    await this.#writeAt(join(this.#deadDir, name), {
+      reason,
+      batch: JSON.parse(raw) as PendingBatch,
+    });
+    await rm(join(this.#dir, claimed), { force: true });
+  }
+
   /**
    * Claims every unclaimed entry, and every entry claimed by a process that no longer runs, for
    * this process: what a killed or drained process left behind is replayed here. At most

@@ -10,7 +10,13 @@ import { LatencyWindow, type Percentiles } from '../pool/latency-window.js';
 import { describeError } from '../redact.js';
 import { ExtractionError, type MemoryExtractor } from './extractor.js';
 import type { Outbox, PendingBatch, Turn } from './outbox.js';
-import type { MemoryInput, MemoryStore, SaveResult, StoredMemory } from './types.js';
+import {
+  MemoryStoreError,
+  type MemoryInput,
+  type MemoryStore,
+  type SaveResult,
+  type StoredMemory,
+} from './types.js';
 
 export interface MemoryProcessorOptions {
   store: MemoryStore;
@@ -360,6 +366,17 @@ export class MemoryProcessor {
         this.#remember(batch.userId, batch.items);
         this.#o.onStored?.(batch.userId, result, batch.items);
       } catch (error) {
+        if (refusedForGood(error)) {
+          // The store refuses what this batch holds (e.g. an identity longer than it keys):
+          // retrying cannot help, and it must not hold up every batch behind it.
+          this.#batches.shift();
+          this.#stats.deadLettered += batch.turnIds.length || 1;
+          await this.#o.outbox
+            .deadLetterBatch(batch.id, describeError(error, this.#o.secrets))
+            .catch(() => undefined); // still claimed: the next process sets it aside
+          this.#fail('memory store refused a batch; set aside in the dead-letter folder', error);
+          continue;
+        }
         this.#stats.storeRetries++;
         this.#fail('memory store unavailable; batch kept in the outbox', error);
         this.#scheduleRetry();
@@ -446,6 +463,11 @@ export class MemoryProcessor {
     this.#stats.lastError = describeError(error, this.#o.secrets);
     this.#o.logger?.warn({ error: this.#stats.lastError }, message);
   }
+}
+
+/** Postgres data exceptions (22…) and integrity violations (23…) fail the same way every time. */
+function refusedForGood(error: unknown): boolean {
+  return error instanceof MemoryStoreError && /^2[23][0-9A-Z]{3}$/.test(error.code);
 }
 
 function sameFact(memory: StoredMemory, item: MemoryInput): boolean {
