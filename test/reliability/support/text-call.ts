@@ -87,3 +87,9 @@ export function toolOutputs(result: voice.testing.RunResult): { text: string; is
     return { text, isError: e.item.isError };
   });
 }
+
+/** The agent's instructions as the model reads them. */
+export function instructionsOf(agent: voice.Agent): string {
+  const instructions = agent.instructions;
+  return typeof instructions === 'string' ? instructions : instructions.value;
+}
