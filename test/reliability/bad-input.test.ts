@@ -8,11 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEMORY_CATEGORIES, type MemoryInput } from '../../src/memory/types.js';
 import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
-import {
-  defaultChatResponder,
-  textOf,
-  type ChatRequestBody,
-} from '../support/openai-chat-responder.js';
+import { textOf, type ChatRequestBody } from '../support/openai-chat-responder.js';
 import { serialExtraction } from './support/serial-extraction.js';
 import { StoreRows } from './support/stored-once.js';
 import { assistantTexts, instructionsOf, textCall, toolOutputs } from './support/text-call.js';
