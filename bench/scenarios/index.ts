@@ -1,0 +1,25 @@
+import type { Scenario } from '../harness.js';
+import { bargeIn } from './barge-in.js';
+import { batchedWrites } from './batched-writes.js';
+import { connections } from './connections.js';
+import { greeting } from './greeting.js';
+import { idleGap } from './idle-gap.js';
+import { overhead } from './overhead.js';
+import { parallelLlm } from './parallel-llm.js';
+import { poolBuild } from './pool-build.js';
+import { scale } from './scale.js';
+import { voicePath } from './voice-path.js';
+
+/** In the order the issue lists them. */
+export const scenarios: Scenario[] = [
+  connections,
+  bargeIn,
+  idleGap,
+  parallelLlm,
+  batchedWrites,
+  greeting,
+  voicePath,
+  poolBuild,
+  scale,
+  overhead,
+];
