@@ -179,6 +179,11 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   { requireLiveKit = false, requireOpenAI = true }: LoadConfigOptions = {},
 ): Config {
+  // A blank value is unset, for every variable: `.env` files carry empty lines (`.env.example`
+  // does), and a blank number must not silently become 0.
+  env = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => typeof value !== 'string' || value.trim() !== ''),
+  );
   const parsed = envSchema.safeParse(env);
   const problems: string[] = parsed.success
     ? []
