@@ -134,7 +134,7 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 /** Supabase's URL and key come together: a bad URL is tested with its key present. */
-const pairFor = (name: string) =>
+const pairFor = (name: string): Record<string, string> =>
   name === 'SUPABASE_URL' ? { SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' } : {};
 
 const named = (problems: string[], name: string) =>
