@@ -24,6 +24,22 @@ export interface MemoryToolsOptions {
   timeoutMs?: number;
 }
 
+// Built once per process, not per call: a burst of calls entering at once should not each pay
+// for building the same schemas on the event loop.
+const rememberParameters = z.object({
+  category: z.enum(MEMORY_CATEGORIES).describe('kind of fact'),
+  key: z.string().min(1).max(64).describe('short snake_case slug, e.g. favorite_color'),
+  fact: z
+    .string()
+    .min(1)
+    .max(MAX_VALUE_LENGTH)
+    .describe('the fact, e.g. "Favorite color is green"'),
+});
+const forgetParameters = z.object({
+  keys: z.array(z.string().min(1).max(64)).max(50).describe('keys of the memories to forget'),
+  everything: z.boolean().describe('true to forget everything about the caller'),
+});
+
 export function createMemoryTools({
   userId,
   store,
@@ -36,15 +52,7 @@ export function createMemoryTools({
   const rememberFact = llm.tool({
     description:
       'Save a fact the caller explicitly asks you to remember ("remember that …"). Write the fact in the third person as one short sentence.',
-    parameters: z.object({
-      category: z.enum(MEMORY_CATEGORIES).describe('kind of fact'),
-      key: z.string().min(1).max(64).describe('short snake_case slug, e.g. favorite_color'),
-      fact: z
-        .string()
-        .min(1)
-        .max(MAX_VALUE_LENGTH)
-        .describe('the fact, e.g. "Favorite color is green"'),
-    }),
+    parameters: rememberParameters,
     execute: async ({ category, key, fact }) => {
       const item = extractedMemorySchema.safeParse({ category, key, value: fact, confidence: 1 });
       if (!item.success)
@@ -81,10 +89,7 @@ export function createMemoryTools({
   const forgetMemories = llm.tool({
     description:
       'Forget what the caller asks you to forget. Pass the keys of the memories to forget, or everything=true when they ask you to forget everything about them. Deleted for good, history included.',
-    parameters: z.object({
-      keys: z.array(z.string().min(1).max(64)).max(50).describe('keys of the memories to forget'),
-      everything: z.boolean().describe('true to forget everything about the caller'),
-    }),
+    parameters: forgetParameters,
     execute: async ({ keys, everything }) => {
       if (!everything && keys.length === 0) {
         throw new llm.ToolError('Tell me which memory to forget, or ask me to forget everything.');
