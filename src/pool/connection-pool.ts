@@ -375,6 +375,10 @@ export class ConnectionPool {
 
   #replaceAbortedConnection(): void {
     if (this.closed || this.#replacing) return;
+    // An abort after its response was read (a caller's cleanup) takes no connection down: only
+    // replace when a request is still running on the dispatcher as the abort lands.
+    const running = Object.values(originCounts(this.#dispatcher)).some((o) => o.running > 0);
+    if (!running) return;
     this.#replacing = true;
     this.#replacedAfterAbort++;
     // Not from inside the abort event: undici is still tearing the old socket down, and a
