@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import type { TTSVoices } from '@livekit/agents-plugin-openai';
 import { z } from 'zod';
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-const TTS_VOICES = [
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export const TTS_VOICES = [
   'alloy',
   'ash',
   'ballad',

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, LOG_LEVELS, TTS_VOICES } from '../../src/config.js';
 import { Prng, seed } from './support/prng.js';
 
 type Rule =
@@ -21,18 +21,6 @@ type Rule =
 const int = (min: number, max: number): Rule => ({ kind: 'int', min, max });
 const url = (...protocols: string[]): Rule => ({ kind: 'url', protocols });
 const TEXT: Rule = { kind: 'text' };
-const VOICES = [
-  'alloy',
-  'ash',
-  'ballad',
-  'coral',
-  'echo',
-  'fable',
-  'nova',
-  'onyx',
-  'sage',
-  'shimmer',
-];
 
 /** Every setting and the rule it must obey (README, .env.example, src/config.ts). */
 const RULES: Record<string, Rule> = {
@@ -49,7 +37,7 @@ const RULES: Record<string, Rule> = {
   OPENAI_STT_MODEL: TEXT,
   OPENAI_STT_REALTIME: { kind: 'flag' },
   OPENAI_TTS_MODEL: TEXT,
-  OPENAI_TTS_VOICE: { kind: 'enum', values: VOICES },
+  OPENAI_TTS_VOICE: { kind: 'enum', values: [...TTS_VOICES] },
   OPENAI_TIMEOUT_MS: int(1_000, 600_000),
   SUPABASE_URL: url('http:', 'https:'),
   SUPABASE_SERVICE_ROLE_KEY: TEXT,
@@ -73,7 +61,7 @@ const RULES: Record<string, Rule> = {
   POOL_INIT_TIMEOUT_MS: int(100, 8_000),
   POOL_CLOSE_TIMEOUT_MS: int(0, 60_000),
   HEALTH_CHECK_INTERVAL_MS: int(1_000, 3_600_000),
-  LOG_LEVEL: { kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] },
+  LOG_LEVEL: { kind: 'enum', values: [...LOG_LEVELS] },
 };
 const NAMES = Object.keys(RULES);
 /** Variables that have a value that breaks them (free text takes anything). */
