@@ -8,6 +8,8 @@ export interface Percentiles {
 
 export class LatencyWindow {
   #samples: { at: number; ms: number }[] = [];
+  #cached?: Percentiles;
+  #cachedUntil = 0;
 
   constructor(
     private readonly windowMs = 5 * 60_000,
@@ -19,20 +21,29 @@ export class LatencyWindow {
     this.#samples.push({ at: this.now(), ms });
     if (this.#samples.length > this.maxSamples)
       this.#samples.splice(0, this.#samples.length - this.maxSamples);
+    this.#cached = undefined;
   }
 
+  /** Sorted once per change: stats() may be read often between two requests. */
   percentiles(): Percentiles {
-    const cutoff = this.now() - this.windowMs;
+    const now = this.now();
+    if (this.#cached && now < this.#cachedUntil) return { ...this.#cached };
+    const cutoff = now - this.windowMs;
     this.#samples = this.#samples.filter((s) => s.at >= cutoff);
-    const sorted = this.#samples.map((s) => s.ms).sort((a, b) => a - b);
+    // A typed array sorts numbers natively, without a comparator call per pair.
+    const sorted = Float64Array.from(this.#samples, (s) => s.ms).sort();
     const at = (q: number) =>
       sorted.length === 0
         ? null
         : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
-    return { p50: at(0.5), p95: at(0.95), p99: at(0.99), samples: sorted.length };
+    this.#cached = { p50: at(0.5), p95: at(0.95), p99: at(0.99), samples: sorted.length };
+    // Valid until the oldest sample leaves the window.
+    this.#cachedUntil = this.#samples.length > 0 ? this.#samples[0]!.at + this.windowMs : Infinity;
+    return { ...this.#cached };
   }
 
   reset(): void {
     this.#samples = [];
+    this.#cached = undefined;
   }
 }
