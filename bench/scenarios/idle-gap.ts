@@ -2,11 +2,9 @@
  * 3. Idle gap: calls 10 s apart (a pause between turns). undici's default keep-alive (4 s) drops
  * the connection in the pause; the pool's (>= 30 s) keeps it. Both run side by side.
  */
-import OpenAI from 'openai';
 import { Agent } from 'undici';
-import { TEST_SECRETS } from '../../test/support/config.js';
 import { ratio, type Scenario } from '../harness.js';
-import { ask, remotePool } from '../support/clients.js';
+import { ask, clientOn, remotePool } from '../support/clients.js';
 import { startRemoteOpenAI } from '../support/remote-openai.js';
 
 const GAP_MS = 10_000;
@@ -22,12 +20,7 @@ export const idleGap: Scenario = {
     ]);
     // One long-lived client with undici's default dispatcher settings.
     const dispatcher = new Agent({ connect: { ca: defaults.ca } });
-    const plain = new OpenAI({
-      apiKey: TEST_SECRETS.openai,
-      baseURL: defaults.baseURL,
-      maxRetries: 0,
-      fetchOptions: { dispatcher } as never,
-    });
+    const plain = clientOn(defaults.baseURL, dispatcher);
     const pool = await remotePool(ours, {}, { warmUp: false });
     try {
       for (let call = 1; call <= CALLS; call++) {

@@ -3,11 +3,12 @@
  * marking, diagnostics channels) adds to a request, against the same client on a plain undici
  * Agent. Measured on a local server with no delay, where the difference is largest.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { Agent } from 'undici';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
-import { TEST_SECRETS, testConfig } from '../../test/support/config.js';
+import { testConfig } from '../../test/support/config.js';
 import { median, round, timed, type Row, type Scenario } from '../harness.js';
+import { clientOn } from '../support/clients.js';
 import { startOpenAIProcess } from '../support/openai-process.js';
 
 const REQUESTS = 300;
@@ -18,12 +19,7 @@ export const overhead: Scenario = {
     const server = await startOpenAIProcess();
     const pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL }));
     const dispatcher = new Agent({ keepAliveTimeout: 60_000, connections: 10 });
-    const plain = new OpenAI({
-      apiKey: TEST_SECRETS.openai,
-      baseURL: server.baseURL,
-      maxRetries: 0,
-      fetchOptions: { dispatcher } as never,
-    });
+    const plain = clientOn(server.baseURL, dispatcher);
     const models = (client: OpenAI) => client.models.list();
     try {
       const pooledPer: number[] = [];

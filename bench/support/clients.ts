@@ -2,9 +2,18 @@
 import OpenAI from 'openai';
 import { Agent } from 'undici';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
-import { testConfig } from '../../test/support/config.js';
-import { TEST_SECRETS } from '../../test/support/config.js';
+import { TEST_SECRETS, testConfig } from '../../test/support/config.js';
 import type { RemoteOpenAI } from './remote-openai.js';
+
+/** An OpenAI client on a dispatcher of the caller's choosing, without the pool's accounting. */
+export function clientOn(baseURL: string, dispatcher: Agent): OpenAI {
+  return new OpenAI({
+    apiKey: TEST_SECRETS.openai,
+    baseURL,
+    maxRetries: 0,
+    fetchOptions: { dispatcher } as never,
+  });
+}
 
 /** What the seeds do: a new client, so a new dispatcher and new connections, for every call. */
 export async function withFreshClient<T>(
@@ -12,14 +21,8 @@ export async function withFreshClient<T>(
   use: (client: OpenAI) => Promise<T>,
 ): Promise<T> {
   const dispatcher = new Agent({ connect: { ca: remote.ca } });
-  const client = new OpenAI({
-    apiKey: TEST_SECRETS.openai,
-    baseURL: remote.baseURL,
-    maxRetries: 0,
-    fetchOptions: { dispatcher } as never,
-  });
   try {
-    return await use(client);
+    return await use(clientOn(remote.baseURL, dispatcher));
   } finally {
     await dispatcher.close();
   }
