@@ -111,9 +111,9 @@ type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   livekit: {
-    url?: string;
-    apiKey?: string;
-    apiSecret?: string;
+    url?: string | undefined;
+    apiKey?: string | undefined;
+    apiSecret?: string | undefined;
     agentName: string;
     healthPort: number;
     maxRetry: number;
@@ -129,8 +129,8 @@ export interface Config {
     ttsVoice: TTSVoices;
     timeoutMs: number;
   };
-  supabase?: { url: string; serviceRoleKey: string };
-  databaseUrl?: string;
+  supabase?: { url: string; serviceRoleKey: string } | undefined;
+  databaseUrl?: string | undefined;
   dataDir: string;
   /** Port for the embedded Postgres the main process starts when no store is configured (0 = any free). */
   embeddedPostgresPort: number;

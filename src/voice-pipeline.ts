@@ -26,7 +26,9 @@ export function createVoicePipeline(pool: ConnectionPool, config: Config): Voice
   };
 }
 
-export type AgentSessionOverrides = Partial<ConstructorParameters<typeof voice.AgentSession>[0]>;
+type SessionOptions = ConstructorParameters<typeof voice.AgentSession>[0];
+/** What a caller of `createAgentSession` replaces; `undefined` removes a part (e.g. no STT in text mode). */
+export type AgentSessionOverrides = { [K in keyof SessionOptions]?: SessionOptions[K] | undefined };
 
 export function createAgentSession(
   pool: ConnectionPool,

@@ -8,6 +8,7 @@ import { prepareMemoryStore } from './memory/prepare-store.js';
 import { describeError } from './redact.js';
 import { reapChildrenOnExit } from './reap-children.js';
 import { hardenShutdown } from './graceful-shutdown.js';
+import { withoutUndefined } from './without-undefined.js';
 
 const COMMANDS_THAT_CONNECT = new Set(['start', 'dev', 'connect']);
 
@@ -39,13 +40,15 @@ export async function runWorker(
   cli.runApp(
     new ServerOptions({
       agent: agentPath,
-      agentName: config?.livekit.agentName,
-      wsURL: config?.livekit.url,
-      apiKey: config?.livekit.apiKey,
-      apiSecret: config?.livekit.apiSecret,
-      port: config?.livekit.healthPort,
-      maxRetry: config?.livekit.maxRetry,
-      logLevel: config?.logLevel,
+      ...withoutUndefined({
+        agentName: config?.livekit.agentName,
+        wsURL: config?.livekit.url,
+        apiKey: config?.livekit.apiKey,
+        apiSecret: config?.livekit.apiSecret,
+        port: config?.livekit.healthPort,
+        maxRetry: config?.livekit.maxRetry,
+        logLevel: config?.logLevel,
+      }),
     }),
   );
 }

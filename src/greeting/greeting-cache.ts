@@ -34,7 +34,7 @@ type Entry = { text: string; stale: boolean };
 
 export class GreetingCache {
   readonly #lru: LRUCache<string, Entry>;
-  readonly #store?: GreetingStore;
+  readonly #store: GreetingStore | undefined;
   readonly #agent: string;
   readonly #ttlMs: number;
   readonly #now: () => number;

@@ -8,6 +8,13 @@ export interface StoredGreeting {
   stale: boolean;
 }
 
+/** Which greetings an invalidation touches: absent agent or user means all of them. */
+export interface GreetingScope {
+  agent?: string | undefined;
+  userId?: string | undefined;
+  markStale?: boolean;
+}
+
 export interface GreetingStore {
   /** The greeting stored for a caller, expired or not (the cache counts expiries). One round trip. */
   getGreeting(agent: string, userId: string): Promise<StoredGreeting | undefined>;
@@ -16,9 +23,5 @@ export interface GreetingStore {
    * Drops greetings: one caller (`userId`), one agent (`agent`), or all (neither). With
    * `markStale` they are kept but flagged for a refresh. Returns rows affected.
    */
-  invalidateGreetings(scope: {
-    agent?: string;
-    userId?: string;
-    markStale?: boolean;
-  }): Promise<number>;
+  invalidateGreetings(scope: GreetingScope): Promise<number>;
 }

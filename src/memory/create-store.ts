@@ -12,7 +12,7 @@ import { MemoryStoreError } from './types.js';
 
 export function createMemoryStore(
   config: Config,
-  clients: { supabase?: SupabaseClient },
+  clients: { supabase?: SupabaseClient | undefined },
 ): MemoryAndGreetingStore {
   if (config.supabase) {
     if (!clients.supabase) {

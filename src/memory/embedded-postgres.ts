@@ -27,7 +27,7 @@ export interface EmbeddedPostgres {
   password: string;
   port: number;
   /** Server process id; undefined when an already-running cluster was reused. */
-  pid?: number;
+  pid?: number | undefined;
   /** True when this call started the server (and so `stop` stops it). */
   started: boolean;
   stop(): Promise<void>;

@@ -19,7 +19,7 @@ import { MemoryStoreError } from './types.js';
 export type PreparedStore =
   | { kind: 'supabase' }
   | { kind: 'postgres'; migrated: boolean }
-  | { kind: 'embedded'; port: number; reused: boolean; pid?: number }
+  | { kind: 'embedded'; port: number; reused: boolean; pid?: number | undefined }
   | { kind: 'none'; reason: string };
 
 export async function prepareMemoryStore(

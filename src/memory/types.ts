@@ -39,15 +39,27 @@ export interface SaveResult {
   unchanged: number;
   /** True when this batch id had been applied before and nothing was written. */
   replayed: boolean;
+  /**
+   * True when the caller asked to forget after this batch was heard (`heardAt`): nothing was
+   * written, and nothing ever will be for this batch. Forgetting is a fence.
+   */
+  forgotten: boolean;
 }
 
 export interface MemoryStore {
   readonly kind: 'supabase' | 'postgres';
   /**
    * Saves a whole batch in one round trip, atomically. `batchId` makes it idempotent:
-   * a batch id already applied for this user changes nothing.
+   * a batch id already applied for this user changes nothing. `heardAt` is when the earliest
+   * turn behind the batch was heard (now, for "remember that"): a batch heard before the
+   * caller's last forget is refused with `forgotten: true`, whichever process replays it.
    */
-  save(userId: string, items: readonly MemoryInput[], batchId: string): Promise<SaveResult>;
+  save(
+    userId: string,
+    items: readonly MemoryInput[],
+    batchId: string,
+    heardAt: Date,
+  ): Promise<SaveResult>;
   /** Current memories, most recently updated first. */
   load(userId: string, limit?: number): Promise<StoredMemory[]>;
   /** Deletes the given keys (all categories), or everything when `keys` is empty/undefined, history included. Returns rows deleted. */

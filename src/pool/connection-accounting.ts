@@ -36,7 +36,7 @@ export interface ConnectionCounts {
   tlsHandshakes: number;
   tlsSessionsResumed: number;
   connectErrors: number;
-  lastConnectError?: string;
+  lastConnectError?: string | undefined;
 }
 
 export class ConnectionAccounting {

@@ -32,7 +32,7 @@ export interface PrunableCache {
 }
 
 export interface ConnectionPoolOptions {
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Send a cheap request to each service while building, so the first turn finds a warm connection. */
   warmUp?: boolean;
   /** Extra TLS options for the dispatcher (a private CA in tests and benchmarks). */

@@ -10,7 +10,7 @@ export interface DispatcherSettings {
   keepAliveTimeoutMs: number;
   connectTimeoutMs: number;
   /** Extra TLS options (a private CA in tests and benchmarks). */
-  tls?: Pick<ConnectionOptions, 'ca'>;
+  tls?: Pick<ConnectionOptions, 'ca'> | undefined;
 }
 
 export function createConnector(settings: DispatcherSettings): Connector {

@@ -12,7 +12,7 @@ export type HealthCheck = (signal: AbortSignal) => Promise<unknown>;
 export interface ServiceHealth {
   status: HealthStatus;
   consecutiveFailures: number;
-  lastError?: string;
+  lastError?: string | undefined;
   lastCheckedAt?: string;
   lastHealthyAt?: string;
   checkLatencyMs?: number;
@@ -33,7 +33,7 @@ export class HealthMonitor {
   readonly #checks = new Map<string, HealthCheck>();
   readonly #health = new Map<string, ServiceHealth>();
   readonly #running = new Map<string, Promise<ServiceHealth>>();
-  #timer?: NodeJS.Timeout;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: HealthMonitorOptions) {}
 

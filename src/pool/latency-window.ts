@@ -8,7 +8,7 @@ export interface Percentiles {
 
 export class LatencyWindow {
   #samples: { at: number; ms: number }[] = [];
-  #cached?: Percentiles;
+  #cached: Percentiles | undefined;
   #cachedUntil = 0;
 
   constructor(

@@ -38,6 +38,6 @@ export interface PoolStats {
   caches: Record<string, { size: number }>;
   /** Figures of the parts built on the pool: memory processing, greetings. */
   components: Record<string, unknown>;
-  lastCleanup?: CleanupReport;
+  lastCleanup?: CleanupReport | undefined;
   closed: boolean;
 }

@@ -124,7 +124,7 @@ describe('greetings on entry', () => {
     const p = await fx.process();
     const user = fx.user();
     try {
-      await p.store.save(user, [explicit('name', 'Name is Maya')], 'seed');
+      await p.store.save(user, [explicit('name', 'Name is Maya')], 'seed', new Date());
       const memories = await p.store.load(user);
       fx.openai.setLatency(200);
       const greetings = await Promise.all(
@@ -199,7 +199,7 @@ describe('greetings on entry', () => {
     const p = await fx.process();
     const user = fx.user();
     try {
-      await p.store.save(user, [explicit('name', 'Name is Bo')], 'seed');
+      await p.store.save(user, [explicit('name', 'Name is Bo')], 'seed', new Date());
       await p.services.greetings.refresh(user, await p.store.load(user));
       expect(
         await p.store.getGreeting(p.config.livekit.agentName || 'default', user),

@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 async function server(port?: number): Promise<OpenAIServer> {
-  const started = await startOpenAIServer({ port });
+  const started = await startOpenAIServer(port === undefined ? {} : { port });
   servers.push(started);
   return started;
 }

@@ -63,7 +63,7 @@ export const durationMs = (segment: SpokenSegment) => (segment.samples / segment
 
 export class SpeechCapture {
   readonly segments: SpokenSegment[] = [];
-  #current?: SpokenSegment;
+  #current: SpokenSegment | undefined;
   #interrupted = false;
   readonly #listeners = new Set<() => void>();
 

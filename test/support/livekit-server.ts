@@ -72,7 +72,7 @@ interface LoggedBase {
 }
 
 export type LoggedMessage =
-  | (LoggedBase & { from: 'worker'; message?: WorkerMessage })
+  | (LoggedBase & { from: 'worker'; message?: WorkerMessage | undefined })
   | (LoggedBase & { from: 'server'; message: ServerMessage });
 
 export interface JobStatusReport {
@@ -141,7 +141,7 @@ interface Connection {
   index: number;
   ws: WebSocket;
   worker?: WorkerRecord;
-  heldRegistration?: () => void;
+  heldRegistration?: (() => void) | undefined;
 }
 
 class LocalLiveKitServer implements LiveKitServer {
@@ -362,9 +362,9 @@ class LocalLiveKitServer implements LiveKitServer {
         name: roomName,
         creationTime: BigInt(Math.floor(Date.now() / 1000)),
       }),
-      participant: participantIdentity
-        ? new ParticipantInfo({ sid: id('PA_'), identity: participantIdentity })
-        : undefined,
+      ...(participantIdentity
+        ? { participant: new ParticipantInfo({ sid: id('PA_'), identity: participantIdentity }) }
+        : {}),
       agentName: worker.agentName,
       // As LiveKit does: the job is stamped running (ns, server clock) when it is offered.
       state: new JobState({

@@ -64,7 +64,7 @@ export interface RecordedRequest {
   body: unknown;
   at: number;
   /** Transcriptions: the byte size of the uploaded audio file. */
-  audioBytes?: number;
+  audioBytes?: number | undefined;
 }
 
 export interface OpenAIServerOptions {
@@ -118,7 +118,7 @@ const NOT_JSON = 'Sure! Here is what I remember: {memories: [name = Maya';
 interface QueuedFault {
   fault: Fault;
   left: number;
-  path?: string;
+  path?: string | undefined;
 }
 
 class LocalOpenAIServer implements OpenAIServer {

@@ -49,7 +49,7 @@ export interface LogLine {
   stream: 'stdout' | 'stderr';
   text: string;
   /** The pino record, when the line is JSON. */
-  json?: Record<string, unknown>;
+  json?: Record<string, unknown> | undefined;
   /** The record's `msg`, or the raw text. */
   msg: string;
 }

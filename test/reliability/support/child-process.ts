@@ -6,7 +6,7 @@ const SCRIPT = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
 
 export interface ChildLine {
   text: string;
-  json?: Record<string, unknown>;
+  json?: Record<string, unknown> | undefined;
 }
 
 export interface ChildExit {

@@ -33,7 +33,7 @@ export async function textCall(
     config: p.config,
     services: p.services,
     userId,
-    logger: options.logger,
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   const openMs = performance.now() - opening;
   // The product's session (its error handling included), in text mode: no STT, TTS or VAD.
