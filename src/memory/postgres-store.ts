@@ -5,14 +5,17 @@
  * Supabase store does through PostgREST.
  */
 import postgres, { type Sql } from 'postgres';
-import type { GreetingStore, StoredGreeting } from '../greeting/greeting-store.js';
+import type { GreetingScope, GreetingStore, StoredGreeting } from '../greeting/greeting-store.js';
 import { applyMigrations } from './migrations.js';
 import {
+  heardAtParam,
   memoryItems,
+  toSaveResult,
   toStoredGreeting,
   toStoredMemory,
   type GreetingRow,
   type MemoryRow,
+  type SaveRow,
 } from './store-rows.js';
 import {
   MemoryStoreError,
@@ -63,14 +66,21 @@ export class PostgresMemoryStore implements MemoryStore, GreetingStore {
     }
   }
 
-  async save(userId: string, items: readonly MemoryInput[], batchId: string): Promise<SaveResult> {
+  async save(
+    userId: string,
+    items: readonly MemoryInput[],
+    batchId: string,
+    heardAt: Date,
+  ): Promise<SaveResult> {
     const payload = memoryItems(items);
     const [row] = await this.run(
       'save_memories',
-      (sql) => sql<{ result: SaveResult }[]>`
-        select public.save_memories(${userId}, ${batchId}, ${sql.json(payload)}) as result`,
+      (sql) => sql<{ result: SaveRow }[]>`
+        select public.save_memories(
+          ${userId}, ${batchId}, ${sql.json(payload)}, ${heardAtParam(heardAt)}::timestamptz
+        ) as result`,
     );
-    return row!.result;
+    return toSaveResult(row!.result);
   }
 
   async load(userId: string, limit = 50): Promise<StoredMemory[]> {
@@ -111,11 +121,7 @@ export class PostgresMemoryStore implements MemoryStore, GreetingStore {
     );
   }
 
-  async invalidateGreetings(scope: {
-    agent?: string;
-    userId?: string;
-    markStale?: boolean;
-  }): Promise<number> {
+  async invalidateGreetings(scope: GreetingScope): Promise<number> {
     const [row] = await this.run(
       'invalidate_greetings',
       (sql) => sql<{ affected: number }[]>`

@@ -3,7 +3,14 @@
  * interface: shared by the Postgres store (Date columns) and the Supabase store (ISO strings).
  */
 import type { StoredGreeting } from '../greeting/greeting-store.js';
-import type { MemoryCategory, MemoryInput, MemorySource, StoredMemory } from './types.js';
+import {
+  MemoryStoreError,
+  type MemoryCategory,
+  type MemoryInput,
+  type MemorySource,
+  type SaveResult,
+  type StoredMemory,
+} from './types.js';
 
 export interface MemoryRow {
   category: MemoryCategory;
@@ -40,6 +47,51 @@ export function memoryItems(items: readonly MemoryInput[]): MemoryItem[] {
     confidence,
     source,
   }));
+}
+
+/**
+ * `save_memories`' heard time, as ISO 8601.
+ * @param heardAt When the earliest turn behind the batch was heard.
+ * @returns The time for the SQL parameter.
+ * @throws MemoryStoreError with code 22023 (as the SQL answers a missing one) for an invalid
+ *   date: a batch that can never be fenced must never be saved, nor retried as an outage.
+ */
+export function heardAtParam(heardAt: Date): string {
+  if (!(heardAt instanceof Date) || Number.isNaN(heardAt.getTime())) {
+    throw new MemoryStoreError(
+      "save_memories failed: the batch's heard time is not a valid date",
+      '22023',
+    );
+  }
+  return heardAt.toISOString();
+}
+
+/**
+ * What `save_memories` answers (JSON). `forgotten` is absent from records written before the
+ * forget fence existed; `forgottenItems` counts items dropped by a forget (whole batch or keys).
+ */
+export interface SaveRow {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  replayed: boolean;
+  forgotten?: boolean;
+  forgottenItems?: number;
+}
+
+/**
+ * The store interface's answer: exactly its fields, whatever else the SQL answers.
+ * @param row `save_memories`' JSON result.
+ * @returns The counts, with `forgotten` false unless the SQL said true.
+ */
+export function toSaveResult(row: SaveRow): SaveResult {
+  return {
+    inserted: row.inserted,
+    updated: row.updated,
+    unchanged: row.unchanged,
+    replayed: row.replayed,
+    forgotten: row.forgotten === true,
+  };
 }
 
 export function toStoredMemory(row: MemoryRow): StoredMemory {

@@ -3,13 +3,16 @@
  * call goes through the pool's keep-alive dispatcher. Same SQL functions as the Postgres store.
  */
 import type { SupabaseClient } from '@supabase/supabase-js';
-import type { GreetingStore, StoredGreeting } from '../greeting/greeting-store.js';
+import type { GreetingScope, GreetingStore, StoredGreeting } from '../greeting/greeting-store.js';
 import {
+  heardAtParam,
   memoryItems,
+  toSaveResult,
   toStoredGreeting,
   toStoredMemory,
   type GreetingRow,
   type MemoryRow,
+  type SaveRow,
 } from './store-rows.js';
 import {
   MemoryStoreError,
@@ -24,13 +27,20 @@ export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
 
   constructor(private readonly client: SupabaseClient) {}
 
-  async save(userId: string, items: readonly MemoryInput[], batchId: string): Promise<SaveResult> {
+  async save(
+    userId: string,
+    items: readonly MemoryInput[],
+    batchId: string,
+    heardAt: Date,
+  ): Promise<SaveResult> {
     const p_items = memoryItems(items);
-    return this.call<SaveResult>('save_memories', {
+    const row = await this.call<SaveRow>('save_memories', {
       p_user_id: userId,
       p_batch_id: batchId,
       p_items,
+      p_heard_at: heardAtParam(heardAt),
     });
+    return toSaveResult(row);
   }
 
   async load(userId: string, limit = 50): Promise<StoredMemory[]> {
@@ -70,11 +80,7 @@ export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
     });
   }
 
-  async invalidateGreetings(scope: {
-    agent?: string;
-    userId?: string;
-    markStale?: boolean;
-  }): Promise<number> {
+  async invalidateGreetings(scope: GreetingScope): Promise<number> {
     return this.call<number>('invalidate_greetings', {
       p_agent: scope.agent ?? null,
       p_user_id: scope.userId ?? null,

