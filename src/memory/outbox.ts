@@ -1,197 +1,352 @@
 /**
  * The durable outbox: nothing a caller said is lost when a service is down or the process dies.
  *
- * One small file per entry, written atomically (temp file, fsync, rename):
+ * One small file per entry, written atomically (temp file, fsync, rename, fsync of the folder):
  * - `turn-<id>.json`: a finished turn, not yet extracted;
  * - `batch-<id>.json`: a batch's extracted memories, not yet stored (same id on replay, so the
  *   store applies it once).
  * A turn file is removed once the batch holding it is written; a batch file once it is stored.
- * Several job processes share the directory: an entry is claimed by renaming it to
- * `<name>.<pid>_<outbox>.claim`; claims of dead processes (or of closed outboxes in this one)
- * are taken back on replay.
+ * Several job processes (on several hosts, maybe) share the folder: an entry is claimed by
+ * renaming it to `<name>.<owner>.claim`, and a claim is live while its owner's lease is (see
+ * outbox-lease.ts). Every file read is checked (outbox-claim.ts): one that can never be
+ * processed goes to `dead-letter/` with its reason, logged once and counted, so the processor
+ * only ever receives well-formed entries.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MemoryInput } from './types.js';
+import type { Logger } from '../pool/connection-pool.js';
+import { describeError } from '../redact.js';
+import { DEAD_LETTER_FOLDER, setAside } from './dead-letter-folder.js';
+import { claimEntry } from './outbox-claim.js';
+import {
+  ENTRY_ID,
+  type EntryKind,
+  type OutboxEntry,
+  type PendingBatch,
+  type Turn,
+} from './outbox-entries.js';
+import {
+  isMissing,
+  removeStaleTempFiles,
+  syncDirectory,
+  writeFileDurably,
+} from './outbox-files.js';
+import { OutboxLease } from './outbox-lease.js';
 
-export interface Turn {
-  id: string;
-  userId: string;
-  userText: string;
-  assistantText: string;
-  at: string;
+export type { OutboxEntry, PendingBatch, Turn } from './outbox-entries.js';
+
+/** A claim whose owner has not renewed its lease for this long belongs to a dead process. */
+export const DEFAULT_LEASE_TTL_MS = 30_000;
+/** The largest entry read: far above a real one (a turn's text, a bounded batch of facts). */
+export const MAX_ENTRY_BYTES = 1024 * 1024;
+/** A temp file older than this was left by a writer killed mid-write (a live one takes ms). */
+export const TEMP_FILE_GRACE_MS = 120_000;
+
+/** An entry's file, unclaimed or claimed; groups: name, kind, id, owner. */
+const ENTRY_FILE = /^((turn|batch)-([\w-]{1,100})\.json)(?:\.([\w-]{1,100})\.claim)?$/;
+
+export interface OutboxOptions {
+  /** Where poison entries, leftover temp files and lease failures are reported. */
+  logger?: Logger;
+  /** Milliseconds since the epoch. Default `Date.now` (tests use fake timers or a clock). */
+  now?: () => number;
+  /** How long a lease lives without renewal. Default 30 s. */
+  leaseTtlMs?: number;
 }
 
-export interface PendingBatch {
-  id: string;
-  userId: string;
-  turnIds: string[];
-  items: MemoryInput[];
+export interface OutboxStats {
+  /** Entries taken from the folder (unclaimed, or left by an owner whose lease is over). */
+  adopted: number;
+  /** Files that can never be processed (empty, cut short, garbage, wrong shape, too large). */
+  poisoned: number;
+  /** Entries the processor set aside (the LLM or the store refused them for good). */
+  setAside: number;
+  /** Poison or refused entries that could not be moved (left claimed by this outbox). */
+  setAsideFailures: number;
+  /** Temp files of writers killed mid-write, removed. */
+  tempFilesRemoved: number;
+  /** Lease renewals that failed (a failing disk: this outbox's entries may be taken over). */
+  leaseRenewFailures: number;
+  /** The last poison file and why (no caller text). */
+  lastPoison?: string;
 }
 
-export type OutboxEntry = { kind: 'turn'; turn: Turn } | { kind: 'batch'; batch: PendingBatch };
-
-/** Outboxes open in this process: a claim by one of them is live, whatever its pid says. */
-const openOwners = new Set<string>();
+interface Candidate {
+  file: string;
+  name: string;
+  kind: EntryKind;
+  id: string;
+}
 
 export class Outbox {
   readonly #dir: string;
-  readonly #deadDir: string;
-  readonly #owner = `${process.pid}_${randomUUID().slice(0, 8)}`;
-  readonly #claim = `.${this.#owner}.claim`;
-  #ready?: Promise<void>;
+  readonly #logger: Logger | undefined;
+  readonly #now: () => number;
+  readonly #lease: OutboxLease;
+  readonly #claim: string;
+  /** Poison this outbox could not move: claimed by it, so never read again by it. */
+  readonly #stuck = new Set<string>();
+  readonly #stats: Omit<OutboxStats, 'leaseRenewFailures'> = {
+    adopted: 0,
+    poisoned: 0,
+    setAside: 0,
+    setAsideFailures: 0,
+    tempFilesRemoved: 0,
+  };
+  #ready: Promise<void> | undefined;
 
-  constructor(directory: string) {
+  /**
+   * @param directory the outbox folder (`<MEMORY_DATA_DIR>/outbox`), shared by every process
+   * @param options a logger, a clock and the lease TTL; each one absent takes its default
+   */
+  constructor(directory: string, options: OutboxOptions = {}) {
     this.#dir = directory;
-    this.#deadDir = join(directory, 'dead-letter');
-    openOwners.add(this.#owner);
+    this.#logger = options.logger;
+    this.#now = options.now ?? (() => Date.now());
+    this.#lease = new OutboxLease(join(directory, 'leases'), {
+      now: this.#now,
+      ttlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+      onRenewFailure: (error) =>
+        this.#logger?.warn(
+          { error: describeError(error) },
+          'outbox lease could not be renewed; another process may take over these entries',
+        ),
+    });
+    this.#claim = `.${this.#lease.owner}.claim`;
   }
 
-  /** After close, this outbox's claims are orphans that another outbox may replay. */
+  /** Ends the lease: this outbox's claims are orphans that another outbox may take at once. */
   close(): void {
-    openOwners.delete(this.#owner);
+    this.#lease.close();
   }
 
   get directory(): string {
     return this.#dir;
   }
 
-  #ensure(): Promise<void> {
-    this.#ready ??= mkdir(this.#deadDir, { recursive: true }).then(() => undefined);
-    return this.#ready;
+  /** The id this outbox's claims carry: a random UUID, unique across hosts. */
+  get owner(): string {
+    return this.#lease.owner;
   }
 
   /**
    * Durably appends a turn; resolves once it is on disk. It is claimed by this outbox, or left
    * unclaimed (`claim: false`) for whoever replays next, when this process is too busy for it.
+   *
+   * @throws the file system's error (e.g. ENOSPC): the turn is not on disk
    */
-  async addTurn(turn: Turn, { claim = true } = {}): Promise<void> {
-    await this.#write(`turn-${turn.id}.json${claim ? this.#claim : ''}`, turn);
+  async addTurn(turn: Turn, { claim = true }: { claim?: boolean } = {}): Promise<void> {
+    await this.#write(`${entryName('turn', turn.id)}${claim ? this.#claim : ''}`, turn);
   }
 
-  /** Records a batch's extracted memories and, only then, drops its turns. */
+  /**
+   * Records a batch's extracted memories and, only then, drops its turns.
+   *
+   * @throws the file system's error: the batch is not on disk, its turns are kept
+   */
   async addBatch(batch: PendingBatch): Promise<void> {
-    await this.#write(`batch-${batch.id}.json${this.#claim}`, batch);
+    await this.#write(`${entryName('batch', batch.id)}${this.#claim}`, batch);
     await this.removeTurns(batch.turnIds);
   }
 
   /** Turns that yielded nothing new are done with. */
   async removeTurns(turnIds: readonly string[]): Promise<void> {
-    await Promise.all(turnIds.map((id) => this.#remove(`turn-${id}.json`)));
+    await Promise.all(turnIds.map((id) => this.#remove(entryName('turn', id))));
   }
 
   async removeBatch(batchId: string): Promise<void> {
-    await this.#remove(`batch-${batchId}.json`);
-  }
-
-  /** Keeps what can never be processed (e.g. an LLM that keeps answering garbage) aside, not lost. */
-  async deadLetterTurns(turnIds: readonly string[], reason: string): Promise<void> {
-    await this.#ensure();
-    for (const id of turnIds) {
-      const name = `turn-${id}.json`;
-      const claimed = `${name}${this.#claim}`;
-      const raw = await readFile(join(this.#dir, claimed), 'utf8').catch(() => undefined);
-      if (raw === undefined) continue;
-      await this.#writeAt(join(this.#deadDir, name), { reason, turn: JSON.parse(raw) as Turn });
-      await rm(join(this.#dir, claimed), { force: true });
-    }
-  }
-
-  /** A batch the store refuses for what it holds: kept aside with the reason, not retried. */
-  async deadLetterBatch(batchId: string, reason: string): Promise<void> {
-    await this.#ensure();
-    const name = `batch-${batchId}.json`;
-    const claimed = `${name}${this.#claim}`;
-    const raw = await readFile(join(this.#dir, claimed), 'utf8').catch(() => undefined);
-    if (raw === undefined) return;
-    await this.#writeAt(join(this.#deadDir, name), {
-      reason,
-      batch: JSON.parse(raw) as PendingBatch,
-    });
-    await rm(join(this.#dir, claimed), { force: true });
+    await this.#remove(entryName('batch', batchId));
   }
 
   /**
-   * Claims every unclaimed entry, and every entry claimed by a process that no longer runs, for
-   * this process: what a killed or drained process left behind is replayed here. At most
-   * `maxTurns` turns are taken (the rest stays on disk for later: the caller's queue is bounded);
-   * batches are always taken, and first.
+   * Keeps what can never be processed (e.g. an LLM that keeps answering garbage) aside, not lost.
+   *
+   * @param reason why, for the operator (no caller text)
+   * @throws the file system's error: the turns stay claimed by this outbox
    */
-  async claimOrphans(
-    isAlive: (pid: number) => boolean = processIsAlive,
-    { maxTurns = Infinity }: { maxTurns?: number } = {},
-  ): Promise<OutboxEntry[]> {
+  async deadLetterTurns(turnIds: readonly string[], reason: string): Promise<void> {
+    for (const id of turnIds) await this.#deadLetter(entryName('turn', id), reason);
+  }
+
+  /**
+   * A batch the store refuses for what it holds: kept aside with the reason, not retried.
+   *
+   * @throws the file system's error: the batch stays claimed by this outbox
+   */
+  async deadLetterBatch(batchId: string, reason: string): Promise<void> {
+    await this.#deadLetter(entryName('batch', batchId), reason);
+  }
+
+  /**
+   * Claims every unclaimed entry, and every entry whose owner's lease is over, for this outbox:
+   * what a killed or drained process left behind is replayed here. Only well-formed entries are
+   * returned; a file that can never be processed is moved to `dead-letter/` (logged once,
+   * counted). At most `maxTurns` turns are taken (the rest stays on disk for later: the caller's
+   * queue is bounded); batches are always taken, and first. Leftover temp files are removed.
+   *
+   * @returns the entries claimed, batches first, turns in the order they were heard
+   * @throws when the folder cannot be read or created
+   */
+  async claimOrphans({ maxTurns = Infinity }: { maxTurns?: number } = {}): Promise<OutboxEntry[]> {
     await this.#ensure();
-    const orphans: { file: string; base: string; kind: string }[] = [];
-    for (const file of await readdir(this.#dir)) {
-      const match = /^((turn|batch)-[\w-]+\.json)(?:\.((\d+)_\w+)\.claim)?$/.exec(file);
-      if (!match) continue;
-      const [, base, kind, owner, pid] = match;
-      if (owner !== undefined && ownerIsAlive(owner, Number(pid), isAlive)) continue;
-      orphans.push({ file, base: base!, kind: kind! });
-    }
-    const claim = async (file: string, base: string): Promise<unknown> => {
-      const claimed = `${base}${this.#claim}`;
-      try {
-        // rename is atomic: when two processes race for one file, one of them wins.
-        await rename(join(this.#dir, file), join(this.#dir, claimed));
-        return JSON.parse(await readFile(join(this.#dir, claimed), 'utf8'));
-      } catch {
-        // Taken by another process, or half-written by a killed one (the temp file is ignored).
-        return undefined;
-      }
-    };
-    const entries: OutboxEntry[] = [];
-    for (const { file, base } of orphans.filter((o) => o.kind === 'batch')) {
-      const batch = (await claim(file, base)) as PendingBatch | undefined;
-      if (batch) entries.push({ kind: 'batch', batch });
+    await this.#removeLeftovers();
+    const candidates = await this.#orphans();
+    const batches: PendingBatch[] = [];
+    for (const candidate of candidates.filter((c) => c.kind === 'batch')) {
+      const entry = await this.#take(candidate);
+      if (entry?.kind === 'batch') batches.push(entry.batch);
     }
     // A turn already in a stored-but-not-removed batch must not be extracted twice.
-    const batched = new Set(entries.flatMap((e) => (e.kind === 'batch' ? e.batch.turnIds : [])));
-    let turns = 0;
-    for (const { file, base } of orphans.filter((o) => o.kind === 'turn')) {
-      if (batched.has(base.slice('turn-'.length, -'.json'.length))) {
-        await rm(join(this.#dir, file), { force: true });
+    const batched = new Set(batches.flatMap((b) => b.turnIds));
+    const turns: Turn[] = [];
+    for (const candidate of candidates.filter((c) => c.kind === 'turn')) {
+      if (batched.has(candidate.id)) {
+        await rm(join(this.#dir, candidate.file), { force: true });
         continue;
       }
-      if (turns >= maxTurns) continue;
-      const turn = (await claim(file, base)) as Turn | undefined;
-      if (!turn) continue;
-      entries.push({ kind: 'turn', turn });
-      turns++;
+      if (turns.length >= maxTurns) continue;
+      const entry = await this.#take(candidate);
+      if (entry?.kind === 'turn') turns.push(entry.turn);
     }
-    return entries;
+    // The claims survive a power cut before anyone works on them.
+    if (candidates.length > 0) await syncDirectory(this.#dir);
+    turns.sort((a, b) => a.at.localeCompare(b.at));
+    return [
+      ...batches.map((batch) => ({ kind: 'batch' as const, batch })),
+      ...turns.map((turn) => ({ kind: 'turn' as const, turn })),
+    ];
   }
 
   /** Entries on disk (all processes): how much is waiting to be stored. */
   async depth(): Promise<number> {
     await this.#ensure();
-    return (await readdir(this.#dir)).filter((f) => /^(turn|batch)-/.test(f) && !f.endsWith('.tmp'))
+    return (await readdir(this.#dir)).filter((f) => ENTRY_FILE.test(f) && !this.#stuck.has(f))
       .length;
   }
 
   /** Claimed by this outbox: what it has accepted and not yet stored. */
   async claimed(): Promise<number> {
     await this.#ensure();
-    return (await readdir(this.#dir)).filter((f) => f.endsWith(this.#claim)).length;
+    return (await readdir(this.#dir)).filter((f) => f.endsWith(this.#claim) && !this.#stuck.has(f))
+      .length;
   }
 
-  async #write(name: string, value: unknown): Promise<void> {
-    await this.#ensure();
-    await this.#writeAt(join(this.#dir, name), value);
+  /** What this outbox did with the folder's files. */
+  stats(): OutboxStats {
+    return { ...this.#stats, leaseRenewFailures: this.#lease.renewFailures };
   }
 
-  async #writeAt(path: string, value: unknown): Promise<void> {
-    const temp = `${path}.${randomUUID()}.tmp`;
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(value));
-      await handle.sync();
-    } finally {
-      await handle.close();
+  #ensure(): Promise<void> {
+    this.#ready ??= (async () => {
+      await mkdir(join(this.#dir, DEAD_LETTER_FOLDER), { recursive: true });
+      // The lease exists before the first claim of this outbox does.
+      await this.#lease.start();
+    })().catch((error: unknown) => {
+      this.#ready = undefined; // the next call tries again
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  /** Unclaimed entries, and claims whose owner's lease is over (each lease looked at once). */
+  async #orphans(): Promise<Candidate[]> {
+    const live = new Map<string, Promise<boolean>>();
+    const candidates: Candidate[] = [];
+    for (const file of await readdir(this.#dir)) {
+      const match = ENTRY_FILE.exec(file);
+      if (!match) continue;
+      const [, name, kind, id, owner] = match;
+      if (owner !== undefined) {
+        if (!live.has(owner)) live.set(owner, this.#lease.isLive(owner));
+        if (await live.get(owner)) continue;
+      }
+      candidates.push({ file, name: name!, kind: kind as EntryKind, id: id! });
     }
-    await rename(temp, path);
+    return candidates;
+  }
+
+  async #take(candidate: Candidate): Promise<OutboxEntry | undefined> {
+    const claimed = `${candidate.name}${this.#claim}`;
+    let outcome;
+    try {
+      outcome = await claimEntry(
+        this.#dir,
+        candidate.file,
+        claimed,
+        candidate.kind,
+        candidate.id,
+        MAX_ENTRY_BYTES,
+      );
+    } catch (error) {
+      // Not ours to take (e.g. no permission): left where it is, reported, never a failed replay.
+      this.#logger?.warn(
+        { file: candidate.name, error: describeError(error) },
+        'outbox entry could not be claimed',
+      );
+      return undefined;
+    }
+    if ('gone' in outcome) return undefined;
+    if ('poison' in outcome) {
+      await this.#setAsidePoison(claimed, candidate.name, outcome.poison);
+      return undefined;
+    }
+    this.#stats.adopted++;
+    return outcome.entry;
+  }
+
+  async #setAsidePoison(claimed: string, name: string, reason: string): Promise<void> {
+    this.#stats.poisoned++;
+    this.#stats.lastPoison = `${name}: ${reason}`;
+    try {
+      const deadLetter = await setAside(this.#dir, claimed, name, {
+        reason,
+        at: new Date(this.#now()).toISOString(),
+        origin: 'outbox',
+      });
+      this.#logger?.warn(
+        { file: name, reason, deadLetter: `${DEAD_LETTER_FOLDER}/${deadLetter}` },
+        'unreadable outbox entry set aside in the dead-letter folder',
+      );
+    } catch (error) {
+      this.#stats.setAsideFailures++;
+      this.#stuck.add(claimed);
+      this.#logger?.warn(
+        { file: name, reason, error: describeError(error) },
+        'unreadable outbox entry could not be set aside; this process leaves it alone',
+      );
+    }
+  }
+
+  async #deadLetter(name: string, reason: string): Promise<void> {
+    await this.#ensure();
+    const why = { reason, at: new Date(this.#now()).toISOString(), origin: 'processor' as const };
+    try {
+      await setAside(this.#dir, `${name}${this.#claim}`, name, why);
+      this.#stats.setAside++;
+    } catch (error) {
+      if (isMissing(error)) return; // removed meanwhile (forgotten, or stored by another process)
+      this.#stats.setAsideFailures++;
+      throw error;
+    }
+  }
+
+  /** Temp files of killed writers (here, in dead-letter, in leases), expired leases. */
+  async #removeLeftovers(): Promise<void> {
+    const now = this.#now();
+    let removed = 0;
+    for (const dir of [this.#dir, join(this.#dir, DEAD_LETTER_FOLDER), join(this.#dir, 'leases')]) {
+      removed += await removeStaleTempFiles(dir, now, TEMP_FILE_GRACE_MS);
+    }
+    if (removed > 0) {
+      this.#stats.tempFilesRemoved += removed;
+      this.#logger?.info({ removed }, 'removed temp files left by writers killed mid-write');
+    }
+    await this.#lease.removeExpired();
+  }
+
+  async #write(name: string, value: Turn | PendingBatch): Promise<void> {
+    await this.#ensure();
+    await writeFileDurably(join(this.#dir, name), JSON.stringify(value));
   }
 
   async #remove(name: string): Promise<void> {
@@ -200,15 +355,8 @@ export class Outbox {
   }
 }
 
-function ownerIsAlive(owner: string, pid: number, isAlive: (pid: number) => boolean): boolean {
-  return pid === process.pid ? openOwners.has(owner) : isAlive(pid);
-}
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function entryName(kind: EntryKind, id: string): string {
+  // Ids come from this process or from checked files: one that is not would be a path.
+  if (!ENTRY_ID.test(id)) throw new Error(`not an outbox ${kind} id`);
+  return `${kind}-${id}.json`;
 }
