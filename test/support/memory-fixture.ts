@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../src/config.js';
-import { createMemoryServices, type MemoryServices } from '../../src/memory-services.js';
+import {
+  createMemoryServices,
+  type MemoryServices,
+  type MemoryServicesOptions,
+} from '../../src/memory-services.js';
 import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { testConfig } from './config.js';
@@ -23,6 +27,8 @@ export interface ProcessUnderTest {
 /**
  * A real embedded Postgres, the local OpenAI server and a shared data directory: each
  * `process()` builds what one job process builds, so tests can run several "processes" in turn.
+ * It builds them exactly as `buildProcessResources` (src/job.ts) does, with the production
+ * defaults: a test that must not wait for a real delay uses fake timers, never a shorter option.
  */
 export async function startMemoryFixture() {
   const [openai, postgres, dataDir] = await Promise.all([
@@ -32,25 +38,23 @@ export async function startMemoryFixture() {
   ]);
   const opened: ProcessUnderTest[] = [];
 
+  /**
+   * @param env configuration, as an operator would set it (only what the test is about)
+   * @param options a clock for the greeting cache; a logger to read what the process logs
+   */
   async function process(
     env: Record<string, string> = {},
-    options: { now?: () => number } = {},
+    options: Pick<MemoryServicesOptions, 'now' | 'logger'> = {},
   ): Promise<ProcessUnderTest> {
     const config = testConfig({
       OPENAI_BASE_URL: openai.baseURL,
       MEMORY_DATA_DIR: dataDir,
-      MEMORY_BATCH_DELAY_MS: '30',
-      MEMORY_LOAD_TIMEOUT_MS: '500',
       ...env,
     });
     const inner = await PostgresMemoryStore.connect(postgres.url);
     const store = new SwitchableStore(inner);
     const pool = await ConnectionPool.create(config, { warmUp: false, memoryStore: () => store });
-    const services = createMemoryServices(pool, config, store, {
-      retryDelayMs: 100,
-      minRetryDelayMs: 10,
-      now: options.now,
-    });
+    const services = createMemoryServices(pool, config, store, options);
     const handle: ProcessUnderTest = {
       config,
       pool,

@@ -1,0 +1,138 @@
+/**
+ * Why an extraction failed decides where the turns go. "This input can never succeed" (a
+ * content refusal, a conversation too long for the model) is set aside in the dead-letter
+ * folder. "The service is misconfigured or broken now" (a rotated key, a wrong model, a rate
+ * limit, an outage, a timeout) keeps the turns and retries with backoff, reported as the
+ * extraction's health. An unusable answer is suspect: the batch is set aside only after several
+ * attempts and only while other batches succeed; if every batch fails the same way, it is the
+ * service, and nothing is set aside.
+ */
+import { LRUCache } from 'lru-cache';
+import { ExtractionError } from './extractor.js';
+
+export type FailureVerdict = 'service' | 'input' | 'suspect';
+
+/** The extraction service as operators see it in stats and in the pool's health. */
+export interface ExtractionHealth {
+  status: 'healthy' | 'degraded';
+  /** Why, in words, while degraded: e.g. "the LLM rejected the API key (401)". */
+  reason?: string;
+  since?: string;
+}
+
+export interface Triage {
+  action: 'retry' | 'dead-letter';
+  verdict: FailureVerdict;
+  reason: string;
+}
+
+/** Attempts of a suspect batch, over backoff rounds, before it may be set aside. */
+const SUSPECT_ATTEMPTS = 3;
+
+const STATUS_REASONS: Record<number, string> = {
+  401: 'the LLM rejected the API key (401)',
+  403: 'the LLM refused access to the model (403)',
+  404: 'the LLM does not know the model or the endpoint (404)',
+  429: 'the LLM is rate limiting (429)',
+};
+
+/**
+ * @param error what `MemoryExtractor.extract` threw
+ * @returns whose fault it is, and why in words (no secret, no caller's words)
+ */
+export function judgeFailure(error: unknown): { verdict: FailureVerdict; reason: string } {
+  if (!(error instanceof ExtractionError))
+    return { verdict: 'suspect', reason: 'extraction failed unexpectedly' };
+  const byStatus = error.status === undefined ? undefined : STATUS_REASONS[error.status];
+  switch (error.reason) {
+    case 'misconfigured':
+    case 'unavailable':
+      return {
+        verdict: 'service',
+        reason:
+          byStatus ??
+          (error.status === undefined
+            ? `the LLM is unreachable (${error.message})`
+            : `the LLM failed (HTTP ${error.status})`),
+      };
+    case 'rejected':
+      return { verdict: 'input', reason: `the LLM refused this conversation (${error.message})` };
+    case 'bad-request':
+      return { verdict: 'suspect', reason: `the LLM refused the request (HTTP ${error.status})` };
+    case 'invalid-output':
+      return { verdict: 'suspect', reason: `the LLM answers are unusable (${error.message})` };
+  }
+}
+
+export class ExtractionTriage {
+  /** Extractions that succeeded so far: "others succeed" means this grew since a failure. */
+  #successes = 0;
+  /** Per turn id: suspect attempts, and the successes counted at its first failure. */
+  readonly #suspects = new LRUCache<string, { attempts: number; successesAtFirst: number }>({
+    max: 10_000,
+  });
+  #health: ExtractionHealth = { status: 'healthy' };
+
+  /**
+   * An extraction of these turns succeeded: the service works.
+   * @returns true if the service had been degraded until now
+   */
+  succeeded(turnIds: readonly string[]): boolean {
+    this.#successes++;
+    for (const id of turnIds) this.#suspects.delete(id);
+    const wasDegraded = this.#health.status !== 'healthy';
+    this.#health = { status: 'healthy' };
+    return wasDegraded;
+  }
+
+  /**
+   * An extraction of these turns failed.
+   * @param turnIds the batch's turns
+   * @param error what the extractor threw
+   * @returns retry later (the turns stay queued) or set them aside
+   */
+  judge(turnIds: readonly string[], error: unknown): Triage {
+    const { verdict, reason } = judgeFailure(error);
+    if (verdict === 'input') {
+      this.#forget(turnIds);
+      return { action: 'dead-letter', verdict, reason };
+    }
+    if (verdict === 'service') {
+      this.#degrade(reason);
+      return { action: 'retry', verdict, reason };
+    }
+    let attempts = 0;
+    let successesAtFirst = this.#successes;
+    for (const id of turnIds) {
+      const seen = this.#suspects.get(id) ?? { attempts: 0, successesAtFirst: this.#successes };
+      seen.attempts++;
+      this.#suspects.set(id, seen);
+      attempts = Math.max(attempts, seen.attempts);
+      successesAtFirst = Math.min(successesAtFirst, seen.successesAtFirst);
+    }
+    const othersSucceeded = this.#successes > successesAtFirst;
+    if (attempts >= SUSPECT_ATTEMPTS && othersSucceeded) {
+      this.#forget(turnIds);
+      return { action: 'dead-letter', verdict, reason: `${reason}, ${attempts} attempts` };
+    }
+    // Nothing else got through either: it is the service, not this batch.
+    if (!othersSucceeded) this.#degrade(reason);
+    return { action: 'retry', verdict, reason };
+  }
+
+  health(): ExtractionHealth {
+    return { ...this.#health };
+  }
+
+  #degrade(reason: string): void {
+    this.#health = {
+      status: 'degraded',
+      reason,
+      since: this.#health.since ?? new Date().toISOString(),
+    };
+  }
+
+  #forget(turnIds: readonly string[]): void {
+    for (const id of turnIds) this.#suspects.delete(id);
+  }
+}
