@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { createMemoryStore } from '../../src/memory/create-store.js';
 import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
+import { MemoryStoreError } from '../../src/memory/types.js';
 import { TEST_SECRETS, testConfig } from '../support/config.js';
 import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 import { POSTGREST_BINARY, startTestSupabase, type TestSupabase } from '../support/postgrest.js';
@@ -99,7 +100,7 @@ describe.skipIf(!POSTGREST_BINARY)('secrets', () => {
     });
     const logger = log().child({ component: 'secrets-test' });
     const p = await buildProcess(config, {
-      store: (pool) => createMemoryStore(config, { supabase: pool.supabase }),
+      store: (pool) => createMemoryStore(config, pool.supabase ? { supabase: pool.supabase } : {}),
       logger,
     });
     const cleanup = vi.spyOn(p.pool, 'cleanup');
@@ -139,11 +140,10 @@ describe.skipIf(!POSTGREST_BINARY)('secrets', () => {
       await p.pool.checkHealth();
       await p.services.processor.flush();
       captured.push(JSON.stringify(p.pool.stats()), JSON.stringify(p.services.processor.stats()));
-      try {
-        await p.store.load('anyone');
-      } catch (error) {
-        captured.push(String(error), (error as Error).stack ?? '');
-      }
+      const storeDown = p.store.load('anyone');
+      await expect(storeDown).rejects.toBeInstanceOf(MemoryStoreError);
+      const storeError = (await storeDown.catch((error: unknown) => error)) as MemoryStoreError;
+      captured.push(String(storeError), storeError.stack ?? '');
       await supabase.startPostgrest();
 
       // The operator's tools: stats, and cleanup asked for again and again.
@@ -233,6 +233,7 @@ describe.skipIf(!POSTGREST_BINARY)('secrets', () => {
     }
 
     // Configuration errors about values that carry credentials.
+    let configError: unknown;
     try {
       loadConfig({
         OPENAI_API_KEY: TEST_SECRETS.openai,
@@ -242,11 +243,13 @@ describe.skipIf(!POSTGREST_BINARY)('secrets', () => {
         LIVEKIT_URL: `gopher://k:${TEST_SECRETS.livekitSecret}@lk.example`,
       });
     } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      texts.push((error as Error).message);
-      for (const name of ['DATABASE_URL', 'SUPABASE_URL', 'LIVEKIT_URL'])
-        expect((error as Error).message).toContain(name);
+      configError = error;
     }
+    expect(configError).toBeInstanceOf(ConfigError);
+    const { message } = configError as ConfigError;
+    texts.push(message);
+    for (const name of ['DATABASE_URL', 'SUPABASE_URL', 'LIVEKIT_URL'])
+      expect(message).toContain(name);
 
     const everything = [...texts, ...captured].join('\n');
     expect(everything).toMatch(/password authentication failed/);
