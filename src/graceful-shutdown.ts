@@ -1,12 +1,16 @@
 /**
  * Two gaps in @livekit/agents 1.9's SIGTERM path, closed from the main process:
  *
- * - `drain()` joins every job process, and joining one that is still being spawned throws
- *   "runner not started": drain then returns at once and the running calls are not waited for.
- *   We wait for them ourselves (within the drain timeout) when that happens.
- * - `close()` can wait forever on an idle process the pool started while it was closing. Once
- *   no job is running there is nothing left to protect, so close gets a deadline; processes
- *   still alive when the worker exits are reaped (see reap-children.ts).
+ * - `drain()` waits for every job process to exit, idle ones included, and an idle process that
+ *   is still prewarming never hears the shutdown request (its message handler is installed only
+ *   after `prewarm`, and IPC messages sent before are dropped): drain then waits out
+ *   `shutdownProcessTimeout` (60 s) and the orchestrator kills the worker first. Joining a process
+ *   that is being spawned also throws "runner not started", which ends drain at once, before the
+ *   running calls have finished. So drain here is over when no job is running: that is what it
+ *   protects. Idle processes hold no call; `close()` ends them.
+ * - `close()` can wait as long on the same idle process. Once no job is running there is nothing
+ *   left to protect, so close gets a deadline; processes still alive when the worker exits are
+ *   reaped (see reap-children.ts).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { AgentServer } from '@livekit/agents';
@@ -15,6 +19,8 @@ import type { Logger } from './pool/connection-pool.js';
 export interface ShutdownOptions {
   /** How long `close()` may take once no job is running. */
   closeDeadlineMs?: number;
+  /** How often drain looks at the running jobs. */
+  pollMs?: number;
 }
 
 /** The framework's own default when the CLI drains without a timeout. */
@@ -22,26 +28,36 @@ const FRAMEWORK_DRAIN_TIMEOUT_MS = 60 * 60_000;
 
 let installed = false;
 
+/**
+ * Patches `AgentServer.drain` and `AgentServer.close` (once per process) as described above.
+ *
+ * @param logger where the shutdown's own lines go
+ * @param options deadlines; the defaults are what production uses
+ */
 export function hardenShutdown(logger: Logger, options: ShutdownOptions = {}): void {
   if (installed) return;
   installed = true;
   const closeDeadlineMs = options.closeDeadlineMs ?? 5_000;
+  const pollMs = options.pollMs ?? 100;
   const drain = AgentServer.prototype.drain;
   const close = AgentServer.prototype.close;
 
-  AgentServer.prototype.drain = async function drainAndWaitForJobs(
+  AgentServer.prototype.drain = async function drainRunningJobs(
     this: AgentServer,
     timeout?: number,
   ) {
     const startedAt = Date.now();
-    try {
-      return await drain.call(this, timeout);
-    } catch (error) {
-      if (!(error instanceof Error) || error.message !== 'runner not started') throw error;
-      const limit = timeout ?? FRAMEWORK_DRAIN_TIMEOUT_MS;
-      logger.debug('drain raced a starting process; waiting for running jobs');
-      while (this.activeJobs.length > 0 && Date.now() - startedAt < limit) await delay(100);
+    const limit = timeout ?? FRAMEWORK_DRAIN_TIMEOUT_MS;
+    // The framework's drain stops new jobs and asks idle processes to exit; what it then waits
+    // for is not ours to wait on (see above), but its failure is worth a line.
+    void drain.call(this, timeout).catch((error: unknown) => {
+      logger.debug({ error: String(error) }, 'framework drain ended early');
+    });
+    while (this.activeJobs.length > 0) {
+      if (Date.now() - startedAt >= limit) throw new Error(`timed out draining after ${limit} ms`);
+      await delay(pollMs);
     }
+    logger.info({ elapsedMs: Date.now() - startedAt }, 'worker drained: no job running');
   };
 
   AgentServer.prototype.close = async function closeWithDeadline(this: AgentServer) {

@@ -30,6 +30,15 @@ import {
 } from '../support/worker-process.js';
 
 const AGENT_NAME = 'e2e-memory-agent';
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const NO_STACK = /\n\s+at [^\n]+:\d+:\d+/;
 
 /** A framework or product log record, by message, optionally of one job. */
@@ -220,11 +229,26 @@ describe('the worker registered with LiveKit', () => {
   }, 20_000);
 
   it('drains on SIGTERM: refuses new jobs, lets the running one finish its shutdown work, exits', async () => {
+    // Taking a warm process makes the framework start a replacement at once. Its warm-up request
+    // is held by the OpenAI server, so SIGTERM lands while it prewarms on a fast machine as on a
+    // slow one: the shutdown request it is sent then used to be lost, and the worker hung.
+    openai.setLatency(2_500);
+    const beforeDispatch = worker.lines.length;
     const running = await livekit.dispatchJob({
       roomName: 'room-draining',
       roomUrl: livekit.stallingRoomUrl,
     });
-    await worker.waitForLine(record('job entry', running.jobId), 5_000);
+    const entry = await worker.waitForLine(record('job entry', running.jobId), 5_000);
+    const prewarming = await worker.waitForLine(
+      (l) => l.msg === 'initializing job runner' && l.json?.pid !== entry.json?.pid,
+      10_000,
+      beforeDispatch,
+    );
+    expect(
+      worker.find(
+        (l) => l.msg === 'job runner initialized' && l.json?.pid === prewarming.json?.pid,
+      ),
+    ).toHaveLength(0);
     const from = worker.lines.length;
 
     const stopping = worker.stop('SIGTERM', 20_000);
@@ -241,8 +265,17 @@ describe('the worker registered with LiveKit', () => {
     );
 
     const exit = await stopping;
+    openai.setLatency(0);
     console.info(`[e2e] SIGTERM → exit with one job running: ${exit.afterMs} ms`);
     expect(exit).toMatchObject({ code: 143, forced: false, leftovers: [] });
+    // The process that was prewarming heard the shutdown request once it could, and exited by
+    // itself: close never had to give up on it.
+    expect(worker.find(record('worker close stalled with no job running; exiting'), from)).toEqual(
+      [],
+    );
+    expect(
+      worker.find((l) => l.msg === 'Job process shutdown' && l.json?.pid === prewarming.json?.pid),
+    ).toHaveLength(1);
     // The running job ended and its shutdown callback ran before the worker exited.
     const closed = worker.find(record('job resources closed', running.jobId));
     expect(closed).toHaveLength(1);
@@ -340,6 +373,37 @@ describe('the worker command line', () => {
     expect(result.stderr).not.toMatch(NO_STACK);
     expect(result.stderr).not.toContain('MissingCredentialsError');
   }, 20_000);
+
+  it('never leaves the embedded Postgres it started running, even when SIGKILLed', async () => {
+    const livekit = await startLiveKitServer({
+      apiKey: TEST_SECRETS.livekitKey,
+      apiSecret: TEST_SECRETS.livekitSecret,
+    });
+    const dataDir = await mkdtemp(join(tmpdir(), 'e2e-sigkill-data-'));
+    try {
+      const worker = startWorker({
+        env: {
+          ...livekitEnv(livekit.url),
+          HEALTH_PORT: String(await freePort()),
+          OPENAI_BASE_URL: openai.baseURL,
+          OPENAI_API_KEY: TEST_SECRETS.openai,
+          MEMORY_DATA_DIR: dataDir,
+        },
+      });
+      const started = await worker.waitForLine(record('embedded PostgreSQL started'), 20_000);
+      const postgresPid = Number(started.json?.postgresPid);
+      expect(processIsAlive(postgresPid)).toBe(true);
+      await worker.waitForLine(record('registered worker'), 10_000);
+      // No exit hook runs on SIGKILL: only a watchdog outside the worker can stop the server.
+      const exit = await worker.stop('SIGKILL', 5_000);
+      expect(exit.signal).toBe('SIGKILL');
+      await eventually(() => expect(processIsAlive(postgresPid)).toBe(false), 10_000);
+      expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+    } finally {
+      await livekit.close();
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+    }
+  }, 40_000);
 
   it('names the URL and the cause when the server cannot be reached, and exits non-zero', async () => {
     const url = `ws://127.0.0.1:${await closedPort()}`;
