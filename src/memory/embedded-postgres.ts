@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { stopWithOwner } from './stop-with-owner.js';
 
 const run = promisify(execFile);
 const USER = 'postgres';
@@ -83,6 +84,8 @@ export async function startEmbeddedPostgres(
   }
   const port = options.port || (await freePort());
   const child = await startServer(binaries, clusterDir, port, owner, options);
+  const watchdog = stopWithOwner(child.pid!);
+  child.once('exit', () => watchdog.kill('SIGKILL'));
   return {
     url: urlFor(port, password),
     password,
@@ -94,6 +97,11 @@ export async function startEmbeddedPostgres(
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
     },
   };
+}
+
+/** initdb and postgres get what they need, never the worker's environment (API keys). */
+function serverEnvironment(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' };
 }
 
 function urlFor(port: number, password: string): string {
@@ -169,7 +177,7 @@ async function initialise(
         '--encoding=UTF8',
         '--locale=C',
       ],
-      { ...(owner ?? {}), env: { ...process.env, LC_ALL: 'C' } },
+      { ...(owner ?? {}), env: serverEnvironment() },
     ).catch((error: unknown) => {
       throw new EmbeddedPostgresError(`initdb failed in ${clusterDir}: ${stderrOf(error)}`, {
         cause: error,
@@ -204,7 +212,7 @@ function startServer(
     ],
     {
       ...(owner ?? {}),
-      env: { ...process.env, LC_ALL: 'C' },
+      env: serverEnvironment(),
       stdio: ['ignore', 'ignore', 'pipe'],
       // Its own process group: a Ctrl-C at the terminal must not stop it while jobs still drain.
       detached: true,

@@ -1,4 +1,9 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +12,18 @@ import {
   type EmbeddedPostgres,
 } from '../../src/memory/embedded-postgres.js';
 import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
+import { eventually } from '../support/eventually.js';
+
+const SOURCE = fileURLToPath(new URL('../../src/memory/embedded-postgres.ts', import.meta.url));
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const running: EmbeddedPostgres[] = [];
 const dirs: string[] = [];
@@ -46,6 +63,7 @@ describe('embedded Postgres', () => {
         },
       ],
       'b1',
+      new Date(),
     );
     await store.close();
     await first.stop();
@@ -58,6 +76,49 @@ describe('embedded Postgres', () => {
 
     expect((await stat(join(dir, 'postgres.password'))).mode & 0o077).toBe(0);
   });
+
+  it("passes the server none of the worker's environment (API keys stay in the worker)", async () => {
+    const secret = `sk-not-for-postgres-${Date.now()}`;
+    process.env.OPENAI_API_KEY_PROBE = secret;
+    try {
+      const pg = await start(await dataDir());
+      const environ = await readFile(`/proc/${pg.pid}/environ`, 'utf8');
+      expect(environ.split('\0').filter(Boolean).sort()).toEqual(
+        [`LC_ALL=C`, `PATH=${process.env.PATH}`].sort(),
+      );
+      expect(environ).not.toContain(secret);
+    } finally {
+      delete process.env.OPENAI_API_KEY_PROBE;
+    }
+  });
+
+  it('stops the server when the process that started it is SIGKILLed', async () => {
+    const dir = await dataDir();
+    // The worker's role is played by a child Node process: it starts the server, then is killed.
+    const owner = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `const { startEmbeddedPostgres } = await import(${JSON.stringify(SOURCE)});
+         const pg = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dir)} });
+         console.log(pg.pid);
+         setInterval(() => undefined, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const [line] = (await once(createInterface({ input: owner.stdout! }), 'line')) as [string];
+    const serverPid = Number(line);
+    expect(isAlive(serverPid)).toBe(true);
+    owner.kill('SIGKILL');
+    // Within the watchdog's second of polling plus a fast shutdown; never left running.
+    await eventually(() => expect(isAlive(serverPid)).toBe(false), 10_000);
+    await eventually(
+      () => expect(existsSync(join(dir, 'postgres', 'postmaster.pid'))).toBe(false),
+      10_000,
+    );
+  }, 30_000);
 
   it('reuses a cluster already running on the same data directory', async () => {
     const dir = await dataDir();
