@@ -20,6 +20,22 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   return out;
 }
 
+/**
+ * A URL as it may be logged: scheme, host, port and path. Credentials (`user:password@`), the
+ * query and the fragment (tokens travel there) are dropped, whatever their names.
+ *
+ * @param url the URL to show; text that is not a URL is redacted as text
+ * @returns the URL without anything that may carry a credential
+ */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    return redact(url);
+  }
+}
+
 /** A short, secret-free description of an error and its cause chain. */
 export function describeError(error: unknown, secrets: readonly string[] = []): string {
   const parts: string[] = [];

@@ -5,7 +5,7 @@
 import { AgentServer, cli, initializeLogger, log, ServerOptions } from '@livekit/agents';
 import { ConfigError, loadConfig, loadDotEnv, secretsOf, type Config } from './config.js';
 import { prepareMemoryStore } from './memory/prepare-store.js';
-import { describeError } from './redact.js';
+import { describeError, redactUrl } from './redact.js';
 import { reapChildrenOnExit } from './reap-children.js';
 import { hardenShutdown } from './graceful-shutdown.js';
 import { withoutUndefined } from './without-undefined.js';
@@ -64,7 +64,7 @@ function reportUnreachableServer(config: Config): void {
       return await run.call(this);
     } catch (error) {
       log().fatal(
-        `cannot reach the LiveKit server at ${config.livekit.url}: ${describeError(error, secretsOf(config))}`,
+        `cannot reach the LiveKit server at ${redactUrl(config.livekit.url ?? '')}: ${describeError(error, secretsOf(config))}`,
       );
       throw error;
     }

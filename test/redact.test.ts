@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeError, redact, REDACTED } from '../src/redact.js';
+import { describeError, redact, REDACTED, redactUrl } from '../src/redact.js';
 
 describe('redact', () => {
   it('removes known secrets and secret-shaped text', () => {
@@ -16,6 +16,17 @@ describe('redact', () => {
     }
     expect(out).toContain(REDACTED);
     expect(out).toContain('x=1');
+  });
+
+  it('shows a URL without its credentials, query or fragment', () => {
+    const password = ['p', 'a', 's', 's', 'w', 'o', 'r', 'd', '1'].join('');
+    const token = ['t', 'o', 'k', '-', '9', '9', '9'].join('');
+    const shown = redactUrl(
+      `wss://agent:${password}@lk.example.com:7443/rtc?sig=${token}#${token}`,
+    );
+    expect(shown).toBe('wss://lk.example.com:7443/rtc');
+    expect(redactUrl('ws://127.0.0.1:7880')).toBe('ws://127.0.0.1:7880');
+    expect(redactUrl(`not a url sk-${token}abcdefgh`)).not.toContain(token);
   });
 
   it('describes an error chain without secrets', () => {
