@@ -3,7 +3,7 @@
  * `buildProcessResources`, see support/memory-child.ts) is SIGKILLed in the middle of a batch,
  * or gets SIGTERM during a flush. The next process replays the outbox; every turn is stored once.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,16 @@ function start(dir: string, mode: 'call' | 'replay', user = '', env: Record<stri
   return child;
 }
 
+/**
+ * A killed process never renews its outbox lease again: its claims are orphans once the lease is
+ * older than the TTL (30 s). Ages the leases as 30 s would, instead of waiting.
+ */
+async function expireLeases(dir: string): Promise<void> {
+  const leases = join(dir, 'outbox', 'leases');
+  const expired = new Date(Date.now() - 60_000);
+  for (const lease of await readdir(leases)) await utimes(join(leases, lease), expired, expired);
+}
+
 /** The next process: replays what the dead one left, exits once the outbox is empty. */
 async function replay(dir: string) {
   const next = start(dir, 'replay');
@@ -102,6 +112,7 @@ describe('a job process killed in the middle of a batch', () => {
     expect(files.filter((f) => f.startsWith('turn-'))).toHaveLength(TURNS.length);
     extraction.release();
 
+    await expireLeases(dir);
     const ended = await replay(dir);
     expect(ended.stats).toMatchObject({ turnsProcessed: TURNS.length, deadLettered: 0 });
     await rows.expectStoredOnce(user, KEYS);
@@ -138,6 +149,7 @@ describe('a job process killed in the middle of a batch', () => {
       await locking.catch(() => undefined);
     }
 
+    await expireLeases(dir);
     const ended = await replay(dir);
     // The replayed batch was recognised as applied; the rest was extracted and stored.
     expect((ended.stats as { turnsProcessed: number }).turnsProcessed).toBe(TURNS.length - 2);
@@ -160,7 +172,8 @@ describe('SIGTERM during a memory flush', () => {
     const ended = await child.event('ended');
     expect(await child.exited).toMatchObject({ code: 0 });
     expect(ended.report).toMatchObject({ drain: { drained: true, left: 0 } });
-    expect(await readdir(join(dir, 'outbox'))).toEqual(['dead-letter']);
+    expect((await readdir(join(dir, 'outbox'))).sort()).toEqual(['dead-letter', 'leases']);
+    expect(await readdir(join(dir, 'outbox', 'leases'))).toEqual([]); // closed: lease ended
     await rows.expectStoredOnce(user, KEYS);
   }, 60_000);
 
