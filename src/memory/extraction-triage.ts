@@ -4,8 +4,8 @@
  * folder. "The service is misconfigured or broken now" (a rotated key, a wrong model, a rate
  * limit, an outage, a timeout) keeps the turns and retries with backoff, reported as the
  * extraction's health. An unusable answer is suspect: the batch is set aside only after several
- * attempts and only while other batches succeed; if every batch fails the same way, it is the
- * service, and nothing is set aside.
+ * attempts (spread over backoff rounds) and only if the latest extraction of another batch
+ * succeeded; if every batch fails the same way, it is the service, and nothing is set aside.
  */
 import { LRUCache } from 'lru-cache';
 import { ExtractionError } from './extractor.js';
@@ -28,6 +28,8 @@ export interface Triage {
 
 /** Attempts of a suspect batch, over backoff rounds, before it may be set aside. */
 const SUSPECT_ATTEMPTS = 3;
+/** Latest outcomes kept to tell "this batch fails" from "everything fails". */
+const OUTCOMES_KEPT = 32;
 
 const STATUS_REASONS: Record<number, string> = {
   401: 'the LLM rejected the API key (401)',
@@ -65,12 +67,10 @@ export function judgeFailure(error: unknown): { verdict: FailureVerdict; reason:
 }
 
 export class ExtractionTriage {
-  /** Extractions that succeeded so far: "others succeed" means this grew since a failure. */
-  #successes = 0;
-  /** Per turn id: suspect attempts, and the successes counted at its first failure. */
-  readonly #suspects = new LRUCache<string, { attempts: number; successesAtFirst: number }>({
-    max: 10_000,
-  });
+  /** Per turn id: attempts of its batch that ended with a suspect failure. */
+  readonly #suspects = new LRUCache<string, number>({ max: 10_000 });
+  /** Latest extraction outcomes, newest last, each named by its batch's first turn. */
+  readonly #outcomes: { batch: string; ok: boolean }[] = [];
   #health: ExtractionHealth = { status: 'healthy' };
 
   /**
@@ -78,8 +78,8 @@ export class ExtractionTriage {
    * @returns true if the service had been degraded until now
    */
   succeeded(turnIds: readonly string[]): boolean {
-    this.#successes++;
-    for (const id of turnIds) this.#suspects.delete(id);
+    this.#record(turnIds, true);
+    this.#forget(turnIds);
     const wasDegraded = this.#health.status !== 'healthy';
     this.#health = { status: 'healthy' };
     return wasDegraded;
@@ -93,6 +93,8 @@ export class ExtractionTriage {
    */
   judge(turnIds: readonly string[], error: unknown): Triage {
     const { verdict, reason } = judgeFailure(error);
+    const othersWork = this.#latestOtherOutcome(turnIds) === true;
+    this.#record(turnIds, false);
     if (verdict === 'input') {
       this.#forget(turnIds);
       return { action: 'dead-letter', verdict, reason };
@@ -102,21 +104,17 @@ export class ExtractionTriage {
       return { action: 'retry', verdict, reason };
     }
     let attempts = 0;
-    let successesAtFirst = this.#successes;
     for (const id of turnIds) {
-      const seen = this.#suspects.get(id) ?? { attempts: 0, successesAtFirst: this.#successes };
-      seen.attempts++;
+      const seen = (this.#suspects.get(id) ?? 0) + 1;
       this.#suspects.set(id, seen);
-      attempts = Math.max(attempts, seen.attempts);
-      successesAtFirst = Math.min(successesAtFirst, seen.successesAtFirst);
+      attempts = Math.max(attempts, seen);
     }
-    const othersSucceeded = this.#successes > successesAtFirst;
-    if (attempts >= SUSPECT_ATTEMPTS && othersSucceeded) {
+    if (attempts >= SUSPECT_ATTEMPTS && othersWork) {
       this.#forget(turnIds);
       return { action: 'dead-letter', verdict, reason: `${reason}, ${attempts} attempts` };
     }
-    // Nothing else got through either: it is the service, not this batch.
-    if (!othersSucceeded) this.#degrade(reason);
+    // Nothing else gets through either: it is the service, not this batch.
+    if (!othersWork) this.#degrade(reason);
     return { action: 'retry', verdict, reason };
   }
 
@@ -134,5 +132,20 @@ export class ExtractionTriage {
 
   #forget(turnIds: readonly string[]): void {
     for (const id of turnIds) this.#suspects.delete(id);
+  }
+
+  #record(turnIds: readonly string[], ok: boolean): void {
+    this.#outcomes.push({ batch: turnIds[0] ?? '', ok });
+    if (this.#outcomes.length > OUTCOMES_KEPT) this.#outcomes.shift();
+  }
+
+  /** How the latest extraction of another batch ended (undefined: none seen lately). */
+  #latestOtherOutcome(turnIds: readonly string[]): boolean | undefined {
+    const own = new Set(turnIds);
+    for (let i = this.#outcomes.length - 1; i >= 0; i--) {
+      const outcome = this.#outcomes[i]!;
+      if (!own.has(outcome.batch)) return outcome.ok;
+    }
+    return undefined;
   }
 }

@@ -1,7 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import { defaultChatResponder } from '../support/openai-server.js';
+import { advanceUntil, fakeTimeouts } from './support/fake-time.js';
 
 let fx: MemoryFixture;
 beforeAll(async () => {
@@ -107,27 +109,35 @@ describe('background memory processing', () => {
     }
   });
 
-  it('sets aside turns the LLM keeps answering with invalid JSON, and goes on', async () => {
+  it('sets aside a batch the LLM keeps answering with garbage while others succeed', async () => {
+    // Only this caller's conversation gets unusable answers: it is the input, not the service.
+    fx.openai.onChat((body) =>
+      JSON.stringify(body.messages).includes('Zed')
+        ? { content: 'Sure! {memories: [name = Zed' }
+        : defaultChatResponder(body),
+    );
     const p = await fx.process();
     const [bad, good] = [fx.user('bad'), fx.user('good')];
+    fakeTimeouts();
     try {
-      fx.openai.injectFault({ kind: 'invalid-json' }, { count: 10 });
-      p.services.processor.enqueue(turn(bad, 'My name is Zed.'));
-      await p.services.processor.flush();
-      fx.openai.clearFaults();
-      expect(p.services.processor.stats().deadLettered).toBe(1);
-      const deadLetters = await readdir(join(fx.dataDir, 'outbox', 'dead-letter'));
-      expect(deadLetters.length).toBeGreaterThanOrEqual(1);
-
+      const poison = p.services.processor.enqueue(turn(bad, 'My name is Zed.'))!;
       p.services.processor.enqueue(turn(good, 'My name is Yara.'));
-      await p.services.processor.flush();
+      await advanceUntil(() => expect(p.services.processor.stats().deadLettered).toBe(1), 60_000);
       expect(await p.store.load(good)).toHaveLength(1);
       expect(await p.store.load(bad)).toHaveLength(0);
+      // Three attempts over backoff rounds (each retried within the call), then set aside.
+      const zedCalls = fx.openai.requests.filter((r) => JSON.stringify(r.body).includes('Zed'));
+      expect(zedCalls).toHaveLength(3 * 4);
+      const deadLetters = await readdir(join(fx.dataDir, 'outbox', 'dead-letter'));
+      expect(deadLetters).toContain(`turn-${poison.id}.json`);
+      expect(p.services.processor.stats().extraction).toEqual({ status: 'healthy' });
+      expect(await p.services.outbox.depth()).toBe(0);
     } finally {
-      fx.openai.clearFaults();
+      vi.useRealTimers();
+      fx.openai.onChat(undefined);
       await p.close();
     }
-  });
+  }, 30_000);
 
   it('replays what a dead process left in the outbox, exactly once', async () => {
     const user = fx.user();
