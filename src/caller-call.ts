@@ -9,7 +9,8 @@ import { createAssistant } from './assistant.js';
 import type { Config } from './config.js';
 import type { Greeting } from './greeting/greeting-service.js';
 import { GENERIC_GREETING } from './greeting/greeting-text.js';
-import { memoriesForPrompt } from './memory/memory-prompt.js';
+import { checkCallerIdentity } from './memory/caller-identity.js';
+import { MEMORY_LOAD_LIMIT, memoriesForPrompt, memoriesInPrompt } from './memory/memory-prompt.js';
 import type { DrainReport } from './memory/processor.js';
 import { TurnCollector } from './memory/turn-collector.js';
 import type { StoredMemory } from './memory/types.js';
@@ -42,10 +43,36 @@ export interface OpenCallOptions {
   pool: ConnectionPool;
   config: Config;
   /** Absent when the process has no memory store: the assistant still works, without memory. */
-  services?: MemoryServices;
+  services?: MemoryServices | undefined;
   userId: string;
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
+
+/** Told to the assistant when it has no memory on a call, so it never claims to remember. */
+export const MEMORY_UNAVAILABLE =
+  'You have no memory on this call: do not claim to remember the caller, and if they ask you to remember something, say you cannot on this call.';
+
+/** A call with no memory at all: a generic greeting, no memory tools, nothing queued. */
+function callWithoutMemory(pool: ConnectionPool, userId: string): CallerCall {
+  return {
+    userId,
+    agent: createAssistant({ pool, context: MEMORY_UNAVAILABLE }),
+    memories: [],
+    memoriesLoaded: false,
+    greeting: { text: GENERIC_GREETING, source: 'deadline', elapsedMs: 0 },
+    attach: () => undefined,
+    end: async () => ({ greetingPrepared: false, elapsedMs: 0 }),
+  };
+}
+
+/**
+ * Opens one caller's call: memories and greeting (each under its deadline), the assistant with
+ * the caller's memory tools, and the turn collector. An identity the store cannot key (empty,
+ * blank, control characters, too long) is refused here, logged once: the call goes on without
+ * memory, and no LLM call or store round trip is spent on it.
+ * @param options the process's pool, config and memory services; the caller's identity
+ * @returns the call, ready to attach to a session
+ */
 
 export async function openCall({
   pool,
@@ -54,16 +81,15 @@ export async function openCall({
   userId,
   logger,
 }: OpenCallOptions): Promise<CallerCall> {
-  if (!services) {
-    return {
-      userId,
-      agent: createAssistant({ pool }),
-      memories: [],
-      memoriesLoaded: false,
-      greeting: { text: GENERIC_GREETING, source: 'deadline', elapsedMs: 0 },
-      attach: () => undefined,
-      end: async () => ({ greetingPrepared: false, elapsedMs: 0 }),
-    };
+  if (!services) return callWithoutMemory(pool, userId);
+  const identity = checkCallerIdentity(userId);
+  if (!identity.ok) {
+    // The length and the problem only: the identity itself may hold control characters.
+    logger?.warn(
+      { problem: identity.problem, identityLength: identity.length },
+      'caller identity cannot key memories; the call goes on without memory',
+    );
+    return callWithoutMemory(pool, userId);
   }
   const { store, processor, greetings } = services;
   const loading = loadMemories(services, userId, config.memory.loadTimeoutMs, logger, pool);
@@ -75,7 +101,8 @@ export async function openCall({
     ),
   ]);
   const { memories } = loaded;
-  if (loaded.ok) processor.prime(userId, memories);
+  // The extractor sees what the assistant sees: a bounded set, who the caller is first.
+  if (loaded.ok) processor.prime(userId, memoriesInPrompt(memories));
 
   const agent = createAssistant({
     pool,
@@ -147,7 +174,7 @@ async function loadMemories(
   pool: ConnectionPool,
 ): Promise<{ memories: StoredMemory[]; ok: boolean }> {
   try {
-    const memories = await pTimeout(services.store.load(userId), {
+    const memories = await pTimeout(services.store.load(userId, MEMORY_LOAD_LIMIT), {
       milliseconds: timeoutMs,
       message: `the memory store did not answer within ${timeoutMs} ms`,
     });
@@ -172,13 +199,13 @@ async function prepareNextGreeting(
     before: readonly StoredMemory[];
     reusedPrepared: boolean;
     config: Config;
-    logger?: Logger;
+    logger?: Logger | undefined;
     pool: ConnectionPool;
   },
 ): Promise<boolean> {
   const { config, logger, pool } = context;
   try {
-    const latest = await pTimeout(services.store.load(userId), {
+    const latest = await pTimeout(services.store.load(userId, MEMORY_LOAD_LIMIT), {
       milliseconds: config.memory.loadTimeoutMs * 3,
     });
     if (latest.length === 0) return false;

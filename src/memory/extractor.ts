@@ -10,6 +10,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import pRetry, { AbortError } from 'p-retry';
 import pTimeout from 'p-timeout';
 import { z } from 'zod';
+import { countDrop, dropReasonOf, type DropCounts } from './dropped-items.js';
 import type { Turn } from './outbox.js';
 import { MEMORY_CATEGORIES, type MemoryInput, type StoredMemory } from './types.js';
 
@@ -95,7 +96,12 @@ export class ExtractionError extends Error {
 export interface ExtractionResult {
   items: MemoryInput[];
   droppedInvalid: number;
+  /** Items not kept, per reason (the processor logs them once per batch). */
+  dropped: DropCounts;
 }
+
+/** Items of one answer that are looked at; the rest is dropped unread ('over-bound'). */
+export const MAX_ITEMS_EXAMINED = 1_000;
 
 export interface ExtractorOptions {
   model: string;
@@ -268,14 +274,19 @@ export class MemoryExtractor {
     if (!Array.isArray(list))
       throw new ExtractionError('the model answer has no memories list', 'invalid-output');
     const items: MemoryInput[] = [];
+    const reasons: DropCounts = {};
     let dropped = 0;
-    for (const raw of list) {
+    for (const raw of list.slice(0, MAX_ITEMS_EXAMINED)) {
       const parsed = extractedMemorySchema.safeParse(raw);
       if (parsed.success) items.push({ ...parsed.data, source: 'extraction' });
-      else dropped++;
+      else {
+        dropped++;
+        countDrop(reasons, dropReasonOf(parsed.error));
+      }
     }
+    countDrop(reasons, 'over-bound', list.length - MAX_ITEMS_EXAMINED);
     this.counters.droppedInvalid += dropped;
-    return { items: dedupeByKey(items), droppedInvalid: dropped };
+    return { items: dedupeByKey(items), droppedInvalid: dropped, dropped: reasons };
   }
 }
 

@@ -8,8 +8,13 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../pool/connection-pool.js';
 import { LatencyWindow, type Percentiles } from '../pool/latency-window.js';
 import { describeError } from '../redact.js';
+import { boundAnswer } from './answer-bounds.js';
+import { checkCallerIdentity, type IdentityProblem } from './caller-identity.js';
+import { addDrops, countDrop, totalDrops, type DropCounts } from './dropped-items.js';
 import { ExtractionError, type MemoryExtractor } from './extractor.js';
+import { ForgetFence } from './forget-fence.js';
 import type { Outbox, PendingBatch, Turn } from './outbox.js';
+import type { SaveNowOutcome } from './save-now-outcome.js';
 import {
   MemoryStoreError,
   type MemoryInput,
@@ -47,6 +52,12 @@ export interface MemoryStats {
   failed: number;
   retried: number;
   droppedInvalid: number;
+  /** Items of LLM answers not kept, per reason (invalid, or over the per-answer bound). */
+  droppedItems: DropCounts;
+  /** Batches, and turns before extraction, not stored because the caller forgot after they were heard. */
+  fenced: number;
+  /** Turns and facts refused for an identity the store cannot key. */
+  refusedIdentities: number;
   deadLettered: number;
   spilled: number;
   outboxDepth: number;
@@ -71,6 +82,10 @@ export class MemoryProcessor {
   readonly #chains = new Map<string, Promise<void>>();
   readonly #current = new Map<string, StoredMemory[]>();
   readonly #extractionLatency = new LatencyWindow();
+  readonly #fence = new ForgetFence();
+  /** What became of each batch the store loop finished with (read by `saveNow`). */
+  readonly #outcomes = new WeakMap<PendingBatch, SaveNowOutcome>();
+  readonly #identityProblemsLogged = new Set<IdentityProblem>();
   #timer?: NodeJS.Timeout;
   #retryTimer?: NodeJS.Timeout;
   #storing: Promise<void> = Promise.resolve();
@@ -84,6 +99,9 @@ export class MemoryProcessor {
     failed: 0,
     storeRetries: 0,
     deadLettered: 0,
+    fenced: 0,
+    refusedIdentities: 0,
+    droppedItems: {} as DropCounts,
     spilled: 0,
     inFlight: 0,
     outboxDepth: 0,
@@ -113,6 +131,7 @@ export class MemoryProcessor {
   /** Queues a finished turn and returns at once; the turn is durable once `settled()` resolves. */
   enqueue(input: { userId: string; userText: string; assistantText: string }): Turn | undefined {
     if (this.#closed) throw new Error('memory processor is closed');
+    if (!this.#usableIdentity(input.userId)) return undefined;
     const userText = input.userText.trim();
     if (userText === '') return undefined; // nothing the caller said, nothing to remember
     const turn: Turn = { id: randomUUID(), at: new Date().toISOString(), ...input, userText };
@@ -135,14 +154,25 @@ export class MemoryProcessor {
 
   /**
    * "Remember that …": stored at once. If the store is down it stays in the outbox and is
-   * retried; `stored` says which happened.
+   * retried later.
+   * @param userId the caller
+   * @param items the facts, validated
+   * @returns what really happened: stored, pending (in the outbox), refused or forgotten
+   * @throws when the outbox cannot be written (nothing is kept then)
    */
-  async saveNow(userId: string, items: readonly MemoryInput[]): Promise<{ stored: boolean }> {
-    const batch: PendingBatch = { id: randomUUID(), userId, turnIds: [], items: [...items] };
+  async saveNow(userId: string, items: readonly MemoryInput[]): Promise<SaveNowOutcome> {
+    if (!this.#usableIdentity(userId)) return { status: 'refused', reason: 'identity' };
+    const batch: PendingBatch = {
+      id: randomUUID(),
+      userId,
+      turnIds: [],
+      items: [...items],
+      heardAt: new Date().toISOString(),
+    };
     await this.#o.outbox.addBatch(batch);
     this.#batches.push(batch);
     await this.#storeBatches();
-    return { stored: !this.#batches.includes(batch) };
+    return this.#outcomes.get(batch) ?? { status: 'pending' };
   }
 
   /**
@@ -150,6 +180,8 @@ export class MemoryProcessor {
    * it back. Queued turns of a caller who is forgotten entirely are dropped.
    */
   async forget(userId: string, keys?: readonly string[]): Promise<void> {
+    // A fence: what was heard before now is not stored after it, extractions in flight included.
+    this.#fence.record(userId, keys);
     const everything = !keys || keys.length === 0;
     const matches = (item: MemoryInput) => everything || keys.includes(item.key);
     for (const batch of this.#batches.filter((b) => b.userId === userId)) {
@@ -238,6 +270,9 @@ export class MemoryProcessor {
       failed: s.failed,
       retried: extractor.retried + s.storeRetries,
       droppedInvalid: extractor.droppedInvalid,
+      droppedItems: { ...s.droppedItems },
+      fenced: s.fenced,
+      refusedIdentities: s.refusedIdentities,
       deadLettered: s.deadLettered,
       spilled: s.spilled,
       outboxDepth: s.outboxDepth,
@@ -298,7 +333,9 @@ export class MemoryProcessor {
     await this.#replaySpilled();
   }
 
-  async #processTurns(userId: string, turns: Turn[]): Promise<boolean> {
+  async #processTurns(userId: string, heard: Turn[]): Promise<boolean> {
+    const turns = await this.#unforgotten(userId, heard);
+    if (turns.length === 0) return true;
     this.#stats.inFlight++;
     try {
       await this.settled();
@@ -306,7 +343,10 @@ export class MemoryProcessor {
       const started = performance.now();
       let items: MemoryInput[];
       try {
-        items = (await this.#o.extractor.extract(turns, current)).items;
+        const answer = await this.#o.extractor.extract(turns, current);
+        const bounded = boundAnswer(answer.items, turns.length);
+        this.#noteDrops(answer.dropped, bounded.overBound);
+        items = bounded.kept;
         this.#extractionLatency.record(performance.now() - started);
       } catch (error) {
         if (error instanceof ExtractionError && error.reason !== 'unavailable') {
@@ -330,6 +370,7 @@ export class MemoryProcessor {
         userId,
         turnIds: turns.map((t) => t.id),
         items: changed,
+        heardAt: earliestTurn(turns),
       };
       if (changed.length === 0) {
         await this.#o.outbox.removeTurns(batch.turnIds);
@@ -354,22 +395,29 @@ export class MemoryProcessor {
     while (this.#batches.length > 0) {
       const batch = this.#batches[0]!;
       try {
-        const result =
-          batch.items.length === 0
-            ? { inserted: 0, updated: 0, unchanged: 0, replayed: false } // forgotten before it was stored
-            : await this.#countedSave(batch);
+        // Forgotten after it was heard (here, or in the store for any process): never stored.
+        const items = this.#fence.admit(batch.userId, heardAtOf(batch), batch.items);
+        const result = items.length === 0 ? FENCED : await this.#countedSave(batch, items);
         this.#batches.shift();
+        if (result.forgotten) {
+          this.#stats.fenced++;
+          this.#outcomes.set(batch, { status: 'forgotten' });
+          await this.#o.outbox.removeBatch(batch.id);
+          continue;
+        }
         // Stored: count it before the outbox file goes, so the figures never lag the store.
         this.#stats.batchesStored++;
         this.#stats.stored += result.inserted + result.updated;
+        this.#outcomes.set(batch, { status: 'stored' });
         await this.#o.outbox.removeBatch(batch.id);
-        this.#remember(batch.userId, batch.items);
-        this.#o.onStored?.(batch.userId, result, batch.items);
+        this.#remember(batch.userId, items);
+        this.#o.onStored?.(batch.userId, result, items);
       } catch (error) {
         if (refusedForGood(error)) {
           // The store refuses what this batch holds (e.g. an identity longer than it keys):
           // retrying cannot help, and it must not hold up every batch behind it.
           this.#batches.shift();
+          this.#outcomes.set(batch, { status: 'refused', reason: 'store-refused' });
           this.#stats.deadLettered += batch.turnIds.length || 1;
           await this.#o.outbox
             .deadLetterBatch(batch.id, describeError(error, this.#o.secrets))
@@ -387,9 +435,45 @@ export class MemoryProcessor {
     }
   }
 
-  #countedSave(batch: PendingBatch): Promise<SaveResult> {
+  #countedSave(batch: PendingBatch, items: readonly MemoryInput[]): Promise<SaveResult> {
     this.#stats.storeCalls++;
-    return this.#o.store.save(batch.userId, batch.items, batch.id);
+    return this.#o.store.save(batch.userId, items, batch.id, new Date(heardAtOf(batch)));
+  }
+
+  /** Turns heard before the caller forgot everything are dropped before an LLM call is spent. */
+  async #unforgotten(userId: string, turns: Turn[]): Promise<Turn[]> {
+    const forgotten = turns.filter((t) => this.#fence.coversEverything(userId, Date.parse(t.at)));
+    if (forgotten.length === 0) return turns;
+    this.#stats.fenced += forgotten.length;
+    await this.settled(); // their files may still be being written
+    await this.#o.outbox
+      .removeTurns(forgotten.map((t) => t.id))
+      .catch((e: unknown) => this.#fail('could not write the memory outbox', e));
+    return turns.filter((t) => !forgotten.includes(t));
+  }
+
+  /** An identity the store cannot key is refused here, before an LLM call is spent on it. */
+  #usableIdentity(userId: string): boolean {
+    const check = checkCallerIdentity(userId);
+    if (check.ok) return true;
+    this.#stats.refusedIdentities++;
+    if (!this.#identityProblemsLogged.has(check.problem)) {
+      this.#identityProblemsLogged.add(check.problem);
+      this.#o.logger?.warn(
+        { problem: check.problem, identityLength: check.length },
+        'memory refuses a caller identity the store cannot key',
+      );
+    }
+    return false;
+  }
+
+  /** One line per answer that lost items, with the count per reason (never the items). */
+  #noteDrops(invalid: DropCounts, overBound: number): void {
+    const dropped = { ...invalid };
+    countDrop(dropped, 'over-bound', overBound);
+    if (totalDrops(dropped) === 0) return;
+    addDrops(this.#stats.droppedItems, dropped);
+    this.#o.logger?.warn({ dropped }, 'memory extraction dropped items from an answer');
   }
 
   async #currentMemories(userId: string): Promise<StoredMemory[]> {
@@ -463,6 +547,29 @@ export class MemoryProcessor {
     this.#stats.lastError = describeError(error, this.#o.secrets);
     this.#o.logger?.warn({ error: this.#stats.lastError }, message);
   }
+}
+
+/** What a batch forgotten before it was stored counts as. */
+const FENCED: SaveResult = {
+  inserted: 0,
+  updated: 0,
+  unchanged: 0,
+  replayed: false,
+  forgotten: true,
+};
+
+/** When the earliest of these turns was heard (ISO). */
+function earliestTurn(turns: readonly Turn[]): string {
+  return turns.reduce((earliest, t) => (t.at < earliest ? t.at : earliest), turns[0]!.at);
+}
+
+/**
+ * When a batch was heard, in ms. A batch without a readable time counts as heard at the epoch:
+ * any forget then covers it (a forgotten fact must never come back; a lost fact is the lesser harm).
+ */
+function heardAtOf(batch: PendingBatch): number {
+  const at = Date.parse(batch.heardAt);
+  return Number.isFinite(at) ? at : 0;
 }
 
 /** Postgres data exceptions (22…) and integrity violations (23…) fail the same way every time. */

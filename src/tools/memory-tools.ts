@@ -7,8 +7,9 @@ import { llm } from '@livekit/agents';
 import pTimeout, { TimeoutError } from 'p-timeout';
 import { z } from 'zod';
 import { extractedMemorySchema, MAX_VALUE_LENGTH } from '../memory/extractor.js';
-import { memoriesForSpeech } from '../memory/memory-prompt.js';
+import { MEMORY_LOAD_LIMIT, memoriesForSpeech } from '../memory/memory-prompt.js';
 import type { MemoryProcessor } from '../memory/processor.js';
+import type { SaveNowOutcome } from '../memory/save-now-outcome.js';
 import { MEMORY_CATEGORIES, type MemoryStore } from '../memory/types.js';
 
 export interface MemoryToolsOptions {
@@ -40,6 +41,36 @@ const forgetParameters = z.object({
   everything: z.boolean().describe('true to forget everything about the caller'),
 });
 
+/**
+ * What the caller hears after "remember that …": never that it is kept when it is not.
+ * @throws llm.ToolError when the fact was not kept (the model tells the caller why, plainly)
+ */
+function rememberAnswer(outcome: SaveNowOutcome | { status: 'slow' }, fact: string): string {
+  switch (outcome.status) {
+    case 'stored':
+      return `Saved: ${fact}.`;
+    case 'pending':
+      return `Noted: ${fact}. My memory is out of reach right now, so it is written down here and saved as soon as my memory is back.`;
+    case 'slow':
+      return 'I am still saving that: my memory is slow to answer right now. Ask me again in a moment and I will tell you whether I kept it.';
+    case 'forgotten':
+      throw new llm.ToolError(
+        'I did not save that: it came right as you asked me to forget. Please tell me again in a moment.',
+      );
+    case 'refused':
+      throw new llm.ToolError(
+        outcome.reason === 'identity'
+          ? 'I cannot save memories on this call.'
+          : 'I could not save that: my memory would not accept it.',
+      );
+  }
+}
+
+/**
+ * The caller's memory tools, bound to their identity.
+ * @param options the caller, the store and processor, what to do after a forget, the deadline
+ * @returns `rememberFact`, `recallMemories` and `forgetMemories`
+ */
 export function createMemoryTools({
   userId,
   store,
@@ -59,18 +90,17 @@ export function createMemoryTools({
         throw new llm.ToolError(
           'That fact could not be saved: it needs a short name and a short sentence.',
         );
+      let outcome: SaveNowOutcome | { status: 'slow' };
       try {
-        // Past the deadline it is in the outbox (saveNow writes it there first) and is stored later.
-        const { stored } = await inTime(
+        // Past the deadline the save goes on in the background; its outcome is not known yet.
+        outcome = await inTime<SaveNowOutcome | { status: 'slow' }>(
           processor.saveNow(userId, [{ ...item.data, source: 'explicit' }]),
-          () => ({ stored: false }),
+          () => ({ status: 'slow' as const }),
         );
-        return stored
-          ? `Saved: ${item.data.value}.`
-          : `Noted: ${item.data.value}. Saving it is delayed, but it will not be lost.`;
       } catch {
         throw new llm.ToolError('I could not save that just now.');
       }
+      return rememberAnswer(outcome, item.data.value);
     },
   });
 
@@ -79,7 +109,7 @@ export function createMemoryTools({
       'List what you remember about the caller. Use when they ask what you know or remember about them.',
     execute: async () => {
       try {
-        return memoriesForSpeech(await inTime(store.load(userId, 30)));
+        return memoriesForSpeech(await inTime(store.load(userId, MEMORY_LOAD_LIMIT)));
       } catch {
         throw new llm.ToolError('My memory is not reachable right now, so I cannot look that up.');
       }
@@ -95,11 +125,12 @@ export function createMemoryTools({
         throw new llm.ToolError('Tell me which memory to forget, or ask me to forget everything.');
       }
       try {
-        // One sequence: if the store is slow it still runs to the end after the deadline.
+        // One sequence: if the store is slow it still runs to the end after the deadline. The
+        // fence goes up first, so an extraction already running cannot store it back.
         const deleted = await inTime(
           (async () => {
-            const n = await store.forget(userId, everything ? undefined : keys);
             await processor.forget(userId, everything ? undefined : keys);
+            const n = await store.forget(userId, everything ? undefined : keys);
             await onForget?.(userId);
             return n;
           })(),

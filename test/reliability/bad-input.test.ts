@@ -1,7 +1,7 @@
 /**
  * Bad input in live text-mode calls: transcripts that are empty, blank, 100 kB long, in mixed
- * scripts with emoji, or full of control characters; a caller identity the store cannot take;
- * memories that try to instruct the assistant; tool arguments that do not validate. The call
+ * scripts with emoji, or full of control characters; a caller identity the store cannot key, and
+ * a value it refuses; memories that try to instruct the assistant; tool arguments that do not validate. The call
  * goes on, what can be remembered is remembered exactly, and nothing said is ever followed as an
  * instruction.
  */
@@ -97,29 +97,33 @@ describe('transcripts', () => {
     }
   }, 60_000);
 
-  it('a value the store cannot take, or an identity it cannot key, never holds up anyone else', async () => {
-    const p = await fx.process({ MEMORY_BATCH_DELAY_MS: '30' });
+  it('an identity the store cannot key is refused up front, a value it refuses is set aside, and neither holds up anyone else', async () => {
+    // A value the real store refuses on every try (a CHECK violation, 23514).
+    await rows.sql`alter table public.memories add constraint refuse_bad_input_marker
+                     check (value not like '%Zorblax%')`;
+    const p = await fx.process();
     const long = `caller-${'x'.repeat(300)}`; // longer than the store's user id allows
+    const refused = fx.user('rex');
     const others = [fx.user('olga'), fx.user('omar')];
     try {
-      p.services.processor.enqueue({
-        userId: long,
-        userText: 'My name is Lon.',
-        assistantText: '',
-      });
-      for (const [i, userId] of others.entries())
-        p.services.processor.enqueue({
-          userId,
-          userText: `My name is Other${i}.`,
-          assistantText: '',
-        });
+      const before = extractionRequests().length;
+      const turn = (userId: string, userText: string) =>
+        p.services.processor.enqueue({ userId, userText, assistantText: '' });
+      expect(turn(long, 'My name is Lon.')).toBeUndefined();
+      turn(refused, 'My name is Zorblax.');
+      for (const [i, userId] of others.entries()) turn(userId, `My name is Other${i}.`);
       await eventually(async () => {
         for (const userId of others) expect((await rows.of(userId)).current).toHaveLength(1);
       }, 10_000);
       // Set aside, not retried forever and not lost: it waits in the dead-letter folder.
       await eventually(async () => expect(await p.services.outbox.depth()).toBe(0));
-      expect(p.services.processor.stats().deadLettered).toBeGreaterThanOrEqual(1);
+      expect(p.services.processor.stats()).toMatchObject({ refusedIdentities: 1, deadLettered: 1 });
+      expect((await rows.of(refused)).current).toEqual([]);
+      // The identity the store cannot key cost no LLM call.
+      for (const request of extractionRequests().slice(before))
+        expect(JSON.stringify(request.messages)).not.toContain('Lon');
     } finally {
+      await rows.sql`alter table public.memories drop constraint if exists refuse_bad_input_marker`;
       await p.close();
     }
   }, 30_000);
@@ -162,7 +166,7 @@ describe('memories that try to instruct the assistant', () => {
         confidence: 0.9,
         source: 'extraction',
       }));
-      await p.store.save(user, items, `hostile-${user}`);
+      await p.store.save(user, items, `hostile-${user}`, new Date());
       // Stored as said: data, not altered.
       expect((await rows.of(user)).current.map((m) => m.value).sort()).toEqual([...HOSTILE].sort());
 
