@@ -77,19 +77,29 @@ const SYSTEM_PROMPT = [
 ].join(' ');
 
 /**
- * Why an extraction failed: the LLM could not be reached (keep the turns and try later), it
- * answered with something unusable, or it refused the request (neither gets better by waiting).
+ * Why an extraction failed (src/memory/extraction-triage.ts decides what becomes of the turns):
+ * - `unavailable`: out of reach, timed out, rate limited or failing (5xx): try again later;
+ * - `misconfigured`: the key, the access or the model is wrong (401/403/404): the service's
+ *   fault, not the turns', and waiting does not fix it (an operator does);
+ * - `invalid-output`: an answer that is not the memories JSON (a fluke, or a broken service);
+ * - `bad-request`: another 4xx, which may be this input's fault or the setup's;
+ * - `rejected`: this conversation can never succeed (a content refusal, too long for the model).
  */
-export type ExtractionFailure = 'unavailable' | 'invalid-output' | 'rejected';
+export type ExtractionFailure =
+  'unavailable' | 'misconfigured' | 'invalid-output' | 'bad-request' | 'rejected';
 
 export class ExtractionError extends Error {
+  /** The HTTP status the LLM answered with, when it answered with one. */
+  readonly status: number | undefined;
+
   constructor(
     message: string,
     readonly reason: ExtractionFailure,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; status?: number } = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'ExtractionError';
+    this.status = options.status;
   }
 }
 
@@ -112,7 +122,7 @@ export interface ExtractorOptions {
   /** Longest text of one side of a turn that reaches the LLM. */
   maxTurnChars?: number;
   cacheTtlMs?: number;
-  /** Backoff base (tests shorten it). */
+  /** First wait between attempts of one call (doubling, randomized). */
   minRetryDelayMs?: number;
 }
 
@@ -141,18 +151,19 @@ export class MemoryExtractor {
   readonly #inFlight = new Map<string, Promise<ExtractionResult>>();
   readonly #options: Required<ExtractorOptions>;
 
+  /** @param options defaults apply per field: an `undefined` field keeps its default */
   constructor(
     private readonly client: () => OpenAI,
     options: ExtractorOptions,
   ) {
     this.#options = {
-      concurrency: 4,
-      timeoutMs: 15_000,
-      retries: 3,
-      maxTurnChars: 2_000,
-      cacheTtlMs: 10 * 60_000,
-      minRetryDelayMs: 500,
-      ...options,
+      model: options.model,
+      concurrency: options.concurrency ?? 4,
+      timeoutMs: options.timeoutMs ?? 15_000,
+      retries: options.retries ?? 3,
+      maxTurnChars: options.maxTurnChars ?? 2_000,
+      cacheTtlMs: options.cacheTtlMs ?? 10 * 60_000,
+      minRetryDelayMs: options.minRetryDelayMs ?? 500,
     };
     this.#limit = pLimit(this.#options.concurrency);
     this.cache = new LRUCache({ max: 500, ttl: this.#options.cacheTtlMs });
@@ -251,7 +262,10 @@ export class MemoryExtractor {
           ),
         },
       );
-      return this.#parse(completion.choices[0]?.message?.content ?? '');
+      const choice = completion.choices[0];
+      if (choice?.message?.refusal || choice?.finish_reason === 'content_filter')
+        throw new ExtractionError('the model refused this conversation', 'rejected');
+      return this.#parse(choice?.message?.content ?? '');
     } catch (error) {
       controller.abort();
       throw classify(error);
@@ -295,16 +309,20 @@ function dedupeByKey(items: MemoryInput[]): MemoryInput[] {
   return [...new Map(items.map((i) => [`${i.category}/${i.key}`, i])).values()];
 }
 
+/** Failures retried within one call; the others end it at once (AbortError). */
 function classify(error: unknown): Error {
-  if (error instanceof ExtractionError) return error;
+  if (error instanceof ExtractionError)
+    return error.reason === 'unavailable' || error.reason === 'invalid-output'
+      ? error
+      : new AbortError(error);
   const status = (error as { status?: unknown }).status;
   if (typeof status === 'number') {
-    const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
-    const reason = retryable ? 'unavailable' : 'rejected';
+    const reason = reasonOfStatus(status, error as { code?: unknown; message?: unknown });
     const wrapped = new ExtractionError(`memory extraction failed: HTTP ${status}`, reason, {
       cause: error,
+      status,
     });
-    return retryable ? wrapped : new AbortError(wrapped);
+    return reason === 'unavailable' ? wrapped : new AbortError(wrapped);
   }
   // Connection errors, resets and aborts: worth another try.
   return new ExtractionError(
@@ -314,6 +332,20 @@ function classify(error: unknown): Error {
       cause: error,
     },
   );
+}
+
+function reasonOfStatus(
+  status: number,
+  { code, message }: { code?: unknown; message?: unknown },
+): ExtractionFailure {
+  if (status === 408 || status === 409 || status === 429 || status >= 500) return 'unavailable';
+  if (status === 401 || status === 403 || status === 404) return 'misconfigured';
+  // The conversation itself is too big for the model: it will be every time.
+  const tooLong =
+    code === 'context_length_exceeded' ||
+    (typeof message === 'string' && /maximum context length/i.test(message));
+  if (status === 413 || tooLong) return 'rejected';
+  return 'bad-request';
 }
 
 function retryAfterOf(error: Error): number {

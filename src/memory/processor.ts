@@ -5,15 +5,19 @@
  * with one `save_memories` call. Whatever cannot be stored now stays in the outbox for later.
  */
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from '../pool/connection-pool.js';
 import { LatencyWindow, type Percentiles } from '../pool/latency-window.js';
 import { describeError } from '../redact.js';
 import { boundAnswer } from './answer-bounds.js';
 import { checkCallerIdentity, type IdentityProblem } from './caller-identity.js';
 import { addDrops, countDrop, totalDrops, type DropCounts } from './dropped-items.js';
-import { ExtractionError, type MemoryExtractor } from './extractor.js';
+import { ExtractionTriage, type ExtractionHealth } from './extraction-triage.js';
+import type { MemoryExtractor } from './extractor.js';
+import { FaultLog, type FaultKind, type FaultRun } from './fault-log.js';
 import { ForgetFence } from './forget-fence.js';
 import type { Outbox, PendingBatch, Turn } from './outbox.js';
+import { RetryTimer, type RetrySnapshot } from './retry-timer.js';
 import type { SaveNowOutcome } from './save-now-outcome.js';
 import {
   MemoryStoreError,
@@ -34,8 +38,11 @@ export interface MemoryProcessorOptions {
   batchDelayMs?: number;
   /** Turns held in memory; beyond it turns go to the outbox only and are picked up later. */
   maxQueuedTurns?: number;
-  /** Wait before trying again after an outage of the LLM or the store. */
-  retryDelayMs?: number;
+  /**
+   * Extracted batches held in memory for the store; beyond it no more turns are extracted until
+   * the store takes some (the turns wait in their queue, then on disk).
+   */
+  maxPendingBatches?: number;
   /** Called after a batch is stored (e.g. to refresh the caller's greeting). */
   onStored?: (userId: string, result: SaveResult, items: readonly MemoryInput[]) => void;
   secrets?: readonly string[];
@@ -63,6 +70,18 @@ export interface MemoryStats {
   outboxDepth: number;
   batchSizes: { last: number; max: number; average: number };
   extractionLatencyMs: Percentiles;
+  /** Batches extracted and waiting for the store. */
+  pendingBatches: number;
+  /** Callers whose current memories are kept in process memory (bounded). */
+  knownCallers: number;
+  /** Failures per kind (store, extraction, outbox, background) since the process started. */
+  failures: Record<FaultKind, number>;
+  /** What is failing now: since when, how many failures, the last error. */
+  failing: Partial<Record<FaultKind, FaultRun>>;
+  /** The retry waiting for each service: attempts since its last success, when it runs next. */
+  retry: { store: RetrySnapshot; extraction: RetrySnapshot };
+  /** The extraction service: degraded, with the reason, while it fails. */
+  extraction: ExtractionHealth;
   lastError?: string;
 }
 
@@ -74,29 +93,38 @@ export interface DrainReport {
 }
 
 export class MemoryProcessor {
-  readonly #o: Required<Omit<MemoryProcessorOptions, 'logger' | 'onStored'>> &
-    Pick<MemoryProcessorOptions, 'logger' | 'onStored'>;
+  readonly #o: Required<Omit<MemoryProcessorOptions, 'logger' | 'onStored'>> & {
+    logger: Logger | undefined;
+    onStored: MemoryProcessorOptions['onStored'] | undefined;
+  };
   readonly #queues = new Map<string, Turn[]>();
   readonly #batches: PendingBatch[] = [];
   readonly #writes = new Set<Promise<void>>();
   readonly #chains = new Map<string, Promise<void>>();
-  readonly #current = new Map<string, StoredMemory[]>();
+  /** What is remembered per caller, to skip unchanged facts: bounded, and refreshed now and then. */
+  readonly #current = new LRUCache<string, StoredMemory[]>({ max: 1_000, ttl: 30 * 60_000 });
   readonly #extractionLatency = new LatencyWindow();
   readonly #fence = new ForgetFence();
   /** What became of each batch the store loop finished with (read by `saveNow`). */
   readonly #outcomes = new WeakMap<PendingBatch, SaveNowOutcome>();
   readonly #identityProblemsLogged = new Set<IdentityProblem>();
-  #timer?: NodeJS.Timeout;
-  #retryTimer?: NodeJS.Timeout;
+  readonly #faults: FaultLog;
+  readonly #triage = new ExtractionTriage();
+  readonly #storeRetry: RetryTimer;
+  readonly #extractionRetry: RetryTimer;
+  #timer: NodeJS.Timeout | undefined;
   #storing: Promise<void> = Promise.resolve();
   #spilledSinceReplay = false;
+  /** Turns were left unextracted because too many batches wait for the store. */
+  #heldBack = false;
+  /** Batches taken from a queue and not yet done with (each may become a pending batch). */
+  #extracting = 0;
   #closed = false;
   #stats = {
     stored: 0,
     turnsProcessed: 0,
     batchesStored: 0,
     storeCalls: 0,
-    failed: 0,
     storeRetries: 0,
     deadLettered: 0,
     fenced: 0,
@@ -109,18 +137,27 @@ export class MemoryProcessor {
     maxBatch: 0,
     batchTurnTotal: 0,
     batchCount: 0,
-    lastError: undefined as string | undefined,
   };
 
+  /** @param options defaults apply per field: an `undefined` field keeps its default */
   constructor(options: MemoryProcessorOptions) {
     this.#o = {
-      batchSize: 8,
-      batchDelayMs: 1_500,
-      maxQueuedTurns: 500,
-      retryDelayMs: 5_000,
-      secrets: [],
-      ...options,
+      store: options.store,
+      extractor: options.extractor,
+      outbox: options.outbox,
+      logger: options.logger,
+      onStored: options.onStored,
+      batchSize: options.batchSize ?? 8,
+      batchDelayMs: options.batchDelayMs ?? 1_500,
+      maxQueuedTurns: options.maxQueuedTurns ?? 500,
+      maxPendingBatches: options.maxPendingBatches ?? 100,
+      secrets: options.secrets ?? [],
     };
+    this.#faults = new FaultLog(this.#o.logger, this.#o.secrets);
+    const failed = (error: unknown) =>
+      this.#faults.report('background', 'memory retry failed', error);
+    this.#storeRetry = new RetryTimer(() => this.#storeBatches(), failed);
+    this.#extractionRetry = new RetryTimer(() => this.#processAll(), failed);
   }
 
   /** What is remembered about a caller already (loaded at session start): spares a round trip. */
@@ -147,7 +184,9 @@ export class MemoryProcessor {
     queue.push(turn);
     this.#queues.set(turn.userId, queue);
     this.#track(this.#o.outbox.addTurn(turn));
-    if (queue.length >= this.#o.batchSize) this.#process(turn.userId);
+    // While the LLM is failing, its retry picks the queues up: new turns do not call it sooner.
+    if (queue.length >= this.#o.batchSize && !this.#extractionRetry.pending)
+      void this.#process(turn.userId);
     else this.#scheduleFlush();
     return turn;
   }
@@ -228,10 +267,13 @@ export class MemoryProcessor {
     const outcome = await Promise.race([this.flush().then(() => 'done' as const), deadline]);
     clearTimeout(timer);
     this.#closed = true;
-    clearTimeout(this.#retryTimer);
+    this.#storeRetry.stop();
+    this.#extractionRetry.stop();
     await this.settled();
-    const left = await this.#o.outbox.claimed();
-    this.#stats.outboxDepth = await this.#o.outbox.depth();
+    // What this process still holds is left too, on disk or not (a disk that is full).
+    const held = this.queuedTurns() + this.#batches.length;
+    const left = Math.max(held, await this.#o.outbox.claimed().catch(() => held));
+    this.#stats.outboxDepth = await this.#o.outbox.depth().catch(() => this.#stats.outboxDepth);
     const report = {
       drained: outcome === 'done' && left === 0,
       left,
@@ -243,7 +285,13 @@ export class MemoryProcessor {
 
   /** Takes over what dead processes left in the outbox and processes it. Returns entries taken. */
   async replay(): Promise<number> {
-    const entries = await this.#adoptOrphans();
+    let entries: number;
+    try {
+      entries = await this.#adoptOrphans();
+    } catch (error) {
+      this.#outboxFailed(error);
+      return 0;
+    }
     if (entries > 0) {
       this.#o.logger?.info({ entries }, 'replaying memory outbox');
       await this.flush();
@@ -260,6 +308,7 @@ export class MemoryProcessor {
   stats(): MemoryStats {
     const s = this.#stats;
     const extractor = this.#o.extractor.counters;
+    const lastError = this.#faults.lastError;
     return {
       queued: this.queuedTurns(),
       inFlight: s.inFlight,
@@ -267,7 +316,7 @@ export class MemoryProcessor {
       turnsProcessed: s.turnsProcessed,
       batchesStored: s.batchesStored,
       storeCalls: s.storeCalls,
-      failed: s.failed,
+      failed: this.#faults.total,
       retried: extractor.retried + s.storeRetries,
       droppedInvalid: extractor.droppedInvalid,
       droppedItems: { ...s.droppedItems },
@@ -282,14 +331,26 @@ export class MemoryProcessor {
         average: s.batchCount === 0 ? 0 : Math.round((s.batchTurnTotal / s.batchCount) * 10) / 10,
       },
       extractionLatencyMs: this.#extractionLatency.percentiles(),
-      lastError: s.lastError,
+      pendingBatches: this.#batches.length,
+      knownCallers: this.#current.size,
+      failures: this.#faults.counts(),
+      failing: this.#faults.active(),
+      retry: { store: this.#storeRetry.snapshot(), extraction: this.#extractionRetry.snapshot() },
+      extraction: this.#triage.health(),
+      ...(lastError === undefined ? {} : { lastError }),
     };
   }
 
+  /** The extraction service's health, for the pool's health view. */
+  extractionHealth(): ExtractionHealth {
+    return this.#triage.health();
+  }
+
   #track(write: Promise<void>): void {
-    const tracked = write.catch((error: unknown) => {
-      this.#fail('could not write the memory outbox', error);
-    });
+    const tracked = write.then(
+      () => this.#faults.recovered('outbox', 'memory outbox is writable again'),
+      (error: unknown) => this.#outboxFailed(error),
+    );
     this.#writes.add(tracked);
     void tracked.finally(() => this.#writes.delete(tracked));
   }
@@ -298,15 +359,29 @@ export class MemoryProcessor {
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      for (const userId of this.#queues.keys()) this.#process(userId);
+      if (!this.#extractionRetry.pending) void this.#processAll();
     }, this.#o.batchDelayMs);
     this.#timer.unref();
   }
 
-  /** One batch at a time per caller, so a later fact always supersedes an earlier one. */
+  #processAll(): Promise<void> {
+    return Promise.all([...this.#queues.keys()].map((userId) => this.#process(userId))).then(
+      () => undefined,
+    );
+  }
+
+  /**
+   * One batch at a time per caller, so a later fact always supersedes an earlier one. Never
+   * rejects: a failure is logged and counted, and the turns stay in the outbox.
+   */
   #process(userId: string): Promise<void> {
     const previous = this.#chains.get(userId) ?? Promise.resolve();
-    const next = previous.then(() => this.#processQueue(userId));
+    const next = previous
+      .then(() => this.#processQueue(userId))
+      .catch((error: unknown) => {
+        this.#faults.report('background', 'memory processing failed; turns kept', error);
+        this.#extractionRetry.schedule();
+      });
     this.#chains.set(userId, next);
     void next.finally(() => {
       if (this.#chains.get(userId) === next) this.#chains.delete(userId);
@@ -321,12 +396,23 @@ export class MemoryProcessor {
         this.#queues.delete(userId);
         break;
       }
+      // The store is behind: extract no more until it takes some (resumed as room appears).
+      if (this.#batches.length + this.#extracting >= this.#o.maxPendingBatches) {
+        this.#heldBack = true;
+        break;
+      }
       const turns = queue.splice(0, this.#o.batchSize);
-      const ok = await this.#processTurns(userId, turns);
+      let ok = false;
+      this.#extracting++;
+      try {
+        ok = await this.#processTurns(userId, turns);
+      } finally {
+        this.#extracting--;
+        if (!ok) queue.unshift(...turns); // kept (they are in the outbox too) for the retry
+        this.#resumeHeldBack();
+      }
       if (!ok) {
-        // The LLM is out of reach: keep the turns (they are in the outbox) and try again later.
-        queue.unshift(...turns);
-        this.#scheduleRetry();
+        this.#extractionRetry.schedule();
         break;
       }
     }
@@ -348,19 +434,9 @@ export class MemoryProcessor {
         this.#noteDrops(answer.dropped, bounded.overBound);
         items = bounded.kept;
         this.#extractionLatency.record(performance.now() - started);
+        this.#extractionWorks(turns);
       } catch (error) {
-        if (error instanceof ExtractionError && error.reason !== 'unavailable') {
-          // It will not get better by waiting: kept aside, not lost, and not retried forever.
-          this.#stats.deadLettered += turns.length;
-          await this.#o.outbox.deadLetterTurns(
-            turns.map((t) => t.id),
-            error.message,
-          );
-          this.#fail('memory extraction gave up on a batch', error);
-          return true;
-        }
-        this.#fail('memory extraction failed; will retry', error);
-        return false;
+        return await this.#extractionFailed(turns, error);
       }
       this.#recordBatchSize(turns.length);
       this.#stats.turnsProcessed += turns.length;
@@ -373,21 +449,31 @@ export class MemoryProcessor {
         heardAt: earliestTurn(turns),
       };
       if (changed.length === 0) {
-        await this.#o.outbox.removeTurns(batch.turnIds);
+        await this.#o.outbox
+          .removeTurns(batch.turnIds)
+          .catch((e: unknown) => this.#outboxFailed(e));
         return true;
       }
-      await this.#o.outbox.addBatch(batch);
+      // A disk that cannot take the batch must not lose it: it is stored from memory.
+      await this.#o.outbox.addBatch(batch).catch((e: unknown) => this.#outboxFailed(e));
       this.#batches.push(batch);
-      await this.#storeBatches();
+      await this.#storeBatches({ unlessBackingOff: true });
       return true;
     } finally {
       this.#stats.inFlight--;
     }
   }
 
-  /** Writes pending batches in order, one writer at a time; an outage leaves them for the retry timer. */
-  #storeBatches(): Promise<void> {
-    this.#storing = this.#storing.then(() => this.#storeLoop());
+  /**
+   * Writes pending batches in order, one writer at a time; an outage leaves them for the store's
+   * retry (`unlessBackingOff`: background work leaves them to it without a call). Never rejects.
+   */
+  #storeBatches({ unlessBackingOff = false } = {}): Promise<void> {
+    this.#storing = this.#storing
+      .then(() => (unlessBackingOff && this.#storeRetry.pending ? undefined : this.#storeLoop()))
+      .catch((error: unknown) => {
+        this.#faults.report('background', 'memory store loop failed; batches kept', error);
+      });
     return this.#storing;
   }
 
@@ -399,19 +485,20 @@ export class MemoryProcessor {
         const items = this.#fence.admit(batch.userId, heardAtOf(batch), batch.items);
         const result = items.length === 0 ? FENCED : await this.#countedSave(batch, items);
         this.#batches.shift();
+        this.#storeWorks();
         if (result.forgotten) {
           this.#stats.fenced++;
           this.#outcomes.set(batch, { status: 'forgotten' });
-          await this.#o.outbox.removeBatch(batch.id);
+          await this.#removeBatchFile(batch);
           continue;
         }
         // Stored: count it before the outbox file goes, so the figures never lag the store.
         this.#stats.batchesStored++;
         this.#stats.stored += result.inserted + result.updated;
         this.#outcomes.set(batch, { status: 'stored' });
-        await this.#o.outbox.removeBatch(batch.id);
+        await this.#removeBatchFile(batch);
         this.#remember(batch.userId, items);
-        this.#o.onStored?.(batch.userId, result, items);
+        this.#notifyStored(batch.userId, result, items);
       } catch (error) {
         if (refusedForGood(error)) {
           // The store refuses what this batch holds (e.g. an identity longer than it keys):
@@ -419,15 +506,25 @@ export class MemoryProcessor {
           this.#batches.shift();
           this.#outcomes.set(batch, { status: 'refused', reason: 'store-refused' });
           this.#stats.deadLettered += batch.turnIds.length || 1;
+          const reason = describeError(error, this.#o.secrets);
+          // One line per batch set aside (each is set aside once).
+          this.#o.logger?.warn(
+            { error: reason, turns: batch.turnIds.length },
+            'memory store refused a batch; set aside in the dead-letter folder',
+          );
           await this.#o.outbox
-            .deadLetterBatch(batch.id, describeError(error, this.#o.secrets))
-            .catch(() => undefined); // still claimed: the next process sets it aside
-          this.#fail('memory store refused a batch; set aside in the dead-letter folder', error);
+            .deadLetterBatch(batch.id, reason)
+            .catch((e: unknown) => this.#outboxFailed(e)); // still claimed: the next process sets it aside
           continue;
         }
         this.#stats.storeRetries++;
-        this.#fail('memory store unavailable; batch kept in the outbox', error);
-        this.#scheduleRetry();
+        this.#faults.report(
+          'store',
+          'memory store unavailable; batches kept in the outbox, retrying with backoff',
+          error,
+          { pendingBatches: this.#batches.length },
+        );
+        this.#storeRetry.schedule();
         return;
       } finally {
         this.#stats.outboxDepth = await this.#o.outbox.depth().catch(() => this.#stats.outboxDepth);
@@ -448,7 +545,7 @@ export class MemoryProcessor {
     await this.settled(); // their files may still be being written
     await this.#o.outbox
       .removeTurns(forgotten.map((t) => t.id))
-      .catch((e: unknown) => this.#fail('could not write the memory outbox', e));
+      .catch((e: unknown) => this.#outboxFailed(e));
     return turns.filter((t) => !forgotten.includes(t));
   }
 
@@ -497,15 +594,6 @@ export class MemoryProcessor {
     this.#current.set(userId, current);
   }
 
-  #scheduleRetry(): void {
-    if (this.#retryTimer || this.#closed) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      void this.flush().catch((error: unknown) => this.#fail('memory retry failed', error));
-    }, this.#o.retryDelayMs);
-    this.#retryTimer.unref();
-  }
-
   async #replaySpilled(): Promise<void> {
     if (!this.#spilledSinceReplay || this.queuedTurns() > this.#o.maxQueuedTurns / 2) return;
     this.#spilledSinceReplay = false;
@@ -518,7 +606,7 @@ export class MemoryProcessor {
    */
   async #adoptOrphans(): Promise<number> {
     const room = Math.max(0, this.#o.maxQueuedTurns - this.queuedTurns());
-    const entries = await this.#o.outbox.claimOrphans(undefined, { maxTurns: room });
+    const entries = await this.#o.outbox.claimOrphans({ maxTurns: room });
     let turns = 0;
     for (const entry of entries) {
       if (entry.kind === 'batch') {
@@ -542,10 +630,72 @@ export class MemoryProcessor {
     s.batchCount++;
   }
 
-  #fail(message: string, error: unknown): void {
-    this.#stats.failed++;
-    this.#stats.lastError = describeError(error, this.#o.secrets);
-    this.#o.logger?.warn({ error: this.#stats.lastError }, message);
+  #storeWorks(): void {
+    this.#storeRetry.succeeded();
+    this.#faults.recovered('store', 'memory store is back');
+    this.#resumeHeldBack();
+  }
+
+  /** Extraction held back while the store was behind resumes once there is room again. */
+  #resumeHeldBack(): void {
+    if (!this.#heldBack) return;
+    if (this.#batches.length + this.#extracting >= this.#o.maxPendingBatches) return;
+    this.#heldBack = false;
+    this.#scheduleFlush();
+  }
+
+  #extractionWorks(turns: readonly Turn[]): void {
+    this.#triage.succeeded(turns.map((t) => t.id));
+    this.#extractionRetry.succeeded();
+    this.#faults.recovered('extraction', 'memory extraction is back');
+  }
+
+  /**
+   * Keeps the turns for a retry when the service is at fault, or sets them aside when they are.
+   * @returns true when the turns are done with (set aside), false to keep them queued
+   */
+  async #extractionFailed(turns: readonly Turn[], error: unknown): Promise<boolean> {
+    const ids = turns.map((t) => t.id);
+    const triage = this.#triage.judge(ids, error);
+    if (triage.action === 'retry') {
+      this.#faults.report(
+        'extraction',
+        `memory extraction failing: ${triage.reason}; turns kept, retrying with backoff`,
+        error,
+      );
+      return false;
+    }
+    this.#stats.deadLettered += turns.length;
+    this.#o.logger?.warn(
+      { reason: triage.reason, turns: turns.length },
+      'memory extraction gave up on a batch; set aside in the dead-letter folder',
+    );
+    await this.#o.outbox
+      .deadLetterTurns(ids, triage.reason)
+      .catch((e: unknown) => this.#outboxFailed(e));
+    return true;
+  }
+
+  /** Stored: its file goes (if that fails, a replay finds it applied and changes nothing). */
+  async #removeBatchFile(batch: PendingBatch): Promise<void> {
+    await this.#o.outbox.removeBatch(batch.id).catch((e: unknown) => this.#outboxFailed(e));
+  }
+
+  /** A listener's failure (e.g. the greeting cache) is not the store's: never a retry. */
+  #notifyStored(userId: string, result: SaveResult, items: readonly MemoryInput[]): void {
+    try {
+      this.#o.onStored?.(userId, result, items);
+    } catch (error) {
+      this.#faults.report('background', 'memory onStored listener failed', error);
+    }
+  }
+
+  #outboxFailed(error: unknown): void {
+    this.#faults.report(
+      'outbox',
+      'memory outbox not writable (disk full?); memories kept in process memory only',
+      error,
+    );
   }
 }
 
