@@ -5,12 +5,10 @@
 import { defineAgent, type JobContext, type JobProcess } from '@livekit/agents';
 import { fileURLToPath } from 'node:url';
 import { prewarmJobProcess, runJob, type JobProcessData } from './job.js';
-import { relayShutdownDuringPrewarm } from './prewarm-shutdown-relay.js';
 import { runWorker } from './worker-cli.js';
 
 export default defineAgent<JobProcessData>({
-  prewarm: (proc: JobProcess<JobProcessData>) =>
-    relayShutdownDuringPrewarm(() => prewarmJobProcess(proc)),
+  prewarm: (proc: JobProcess<JobProcessData>) => prewarmJobProcess(proc),
   entry: (ctx: JobContext<JobProcessData>) => runJob(ctx),
 });
 

@@ -2,8 +2,9 @@
  * Two gaps in @livekit/agents 1.9's SIGTERM path, closed from the main process:
  *
  * - `drain()` waits for every job process to exit, idle ones included, and an idle process that
- *   is still prewarming never hears the shutdown request (its message handler is installed only
- *   after `prewarm`, and IPC messages sent before are dropped): drain then waits out
+ *   is still loading the agent module never hears the shutdown request: Node holds IPC messages
+ *   until a listener comes, the framework's first listener is a `once` for its initialize
+ *   request, and the shutdown request delivered right behind it finds nobody. Drain then waits out
  *   `shutdownProcessTimeout` (60 s) and the orchestrator kills the worker first. Joining a process
  *   that is being spawned also throws "runner not started", which ends drain at once, before the
  *   running calls have finished. So drain here is over when no job is running: that is what it
