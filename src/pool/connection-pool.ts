@@ -354,15 +354,23 @@ export class ConnectionPool {
       () => this.#dispatcher,
       async (run, init) => {
         // An aborted HTTP/1.1 request takes its connection with it (a barge-in aborts the
-        // streamed reply): open a replacement now, so the next turn still finds a warm one.
+        // streamed reply): open a replacement now, so the next turn still finds a warm one. A
+        // request aborted before any answer came (a timeout against a hanging server) is not a
+        // barge-in: replacing it would only stack more connections on a server that answers none.
+        let answered = false;
         if (service === 'openai' && init?.signal && !init.signal.aborted) {
-          init.signal.addEventListener('abort', () => this.#replaceAbortedConnection(), {
-            once: true,
-          });
+          init.signal.addEventListener(
+            'abort',
+            () => {
+              if (answered) this.#replaceAbortedConnection();
+            },
+            { once: true },
+          );
         }
         const started = metrics.started();
         try {
           const response = await run();
+          answered = true;
           metrics.finished(started, response.status < 500 && response.status !== 429);
           return response;
         } catch (error) {

@@ -70,6 +70,30 @@ describe('barge-in', () => {
     expect(server.connectionsOpened).toBe(opened);
   });
 
+  it('a request that times out against a hanging server is not a barge-in: nothing is replaced', async () => {
+    server = await startOpenAIServer();
+    pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL }));
+    await untilIdle(pool);
+    server.setLatency(60_000); // no answer, not even headers
+    const requests = 10;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: requests }, () =>
+        pool!.openai.chat.completions.create(
+          { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello?' }] },
+          { signal: AbortSignal.timeout(200) },
+        ),
+      ),
+    );
+    expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
+    // Give a replacement, if one were started, the time to reach the server.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(pool.stats().connections.replacedAfterAbort).toBe(0);
+    expect(server.requests.filter((r) => r.path === '/v1/models')).toHaveLength(1); // warm-up
+    // (Connections: undici itself opens some beyond the aborted ones; that is not the pool's
+    // doing, and it is capped per origin like any other.)
+    expect(server.openConnections).toBeLessThanOrEqual(testConfig().pool.connectionsPerOrigin);
+  });
+
   it('a request that completes normally triggers no replacement', async () => {
     server = await startOpenAIServer();
     pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL }));
