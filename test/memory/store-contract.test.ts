@@ -113,47 +113,68 @@ describe.each(stores)('%s store', (_name, open, skip) => {
     if (!skip) await store.close();
   });
 
-  it.skipIf(skip)('saves a batch and loads it back, most recently updated first', async () => {
-    const id = user();
-    const result = await store.save(
-      id,
-      [
-        memory('name', 'Is called Maya', { category: 'identity', confidence: 0.95 }),
-        memory('city', 'Lives in Lisbon'),
-      ],
-      randomUUID(),
-      new Date(),
-    );
-    expect(result).toEqual({
-      inserted: 2,
-      updated: 0,
-      unchanged: 0,
-      replayed: false,
-      forgotten: false,
-    });
-    await store.save(
-      id,
-      [memory('drink', 'Likes green tea', { category: 'preference', source: 'explicit' })],
-      randomUUID(),
-      new Date(),
-    );
+  it.skipIf(skip)(
+    'saves a batch and loads it back, who the caller is first, then the most recently updated',
+    async () => {
+      const id = user();
+      const result = await store.save(
+        id,
+        [
+          memory('name', 'Is called Maya', { category: 'identity', confidence: 0.95 }),
+          memory('city', 'Lives in Lisbon'),
+        ],
+        randomUUID(),
+        new Date(),
+      );
+      expect(result).toEqual({
+        inserted: 2,
+        updated: 0,
+        unchanged: 0,
+        replayed: false,
+        forgotten: false,
+      });
+      await store.save(
+        id,
+        [memory('drink', 'Likes green tea', { category: 'preference', source: 'explicit' })],
+        randomUUID(),
+        new Date(),
+      );
 
-    const loaded = await store.load(id);
-    expect(loaded).toHaveLength(3);
-    expect(loaded.map((m) => m.key).sort()).toEqual(['city', 'drink', 'name']);
-    expect(loaded[0]).toMatchObject({
-      category: 'preference',
-      key: 'drink',
-      value: 'Likes green tea',
-      source: 'explicit',
-    });
-    expect(loaded.find((m) => m.key === 'name')).toMatchObject({
-      category: 'identity',
-      confidence: 0.95,
-    });
-    expect(loaded[0]!.updatedAt).toBeInstanceOf(Date);
-    expect(await store.load(id, 1)).toHaveLength(1);
-  });
+      const loaded = await store.load(id);
+      expect(loaded).toHaveLength(3);
+      expect(loaded.map((m) => m.key)).toEqual(['name', 'drink', 'city']);
+      expect(loaded[1]).toMatchObject({
+        category: 'preference',
+        key: 'drink',
+        value: 'Likes green tea',
+        source: 'explicit',
+      });
+      expect(loaded.find((m) => m.key === 'name')).toMatchObject({
+        category: 'identity',
+        confidence: 0.95,
+      });
+      expect(loaded[0]!.updatedAt).toBeInstanceOf(Date);
+      expect(await store.load(id, 1)).toHaveLength(1);
+    },
+  );
+
+  it.skipIf(skip)(
+    "keeps the caller's name in a limited load however many newer facts there are",
+    async () => {
+      const id = user();
+      await store.save(
+        id,
+        [memory('name', 'Is called Ines', { category: 'identity' })],
+        randomUUID(),
+        new Date(),
+      );
+      const newer = Array.from({ length: 300 }, (_, i) => memory(`fact_${i}`, `Fact number ${i}`));
+      await store.save(id, newer, randomUUID(), new Date());
+      const loaded = await store.load(id, 50);
+      expect(loaded).toHaveLength(50);
+      expect(loaded[0]).toMatchObject({ key: 'name', value: 'Is called Ines' });
+    },
+  );
 
   it.skipIf(skip)('writes a whole batch in one round trip', async () => {
     if (!subject.requests) return; // the Postgres store's single statement is checked by SQL below
