@@ -42,12 +42,12 @@ export const batchedWrites: Scenario = {
           const a = await timed(async () => {
             for (const item of items()) {
               calls.oneByOne++;
-              await store.save(`one-${randomUUID()}`, [item], randomUUID());
+              await store.save(`one-${randomUUID()}`, [item], randomUUID(), new Date());
             }
           });
           const b = await timed(async () => {
             calls.batched++;
-            await store.save(`batch-${randomUUID()}`, items(), randomUUID());
+            await store.save(`batch-${randomUUID()}`, items(), randomUUID(), new Date());
           });
           if (run === 0) continue;
           oneByOne.push(a);

@@ -100,7 +100,7 @@ export const greeting: Scenario = {
       const plain = Array.from({ length: samples }, (_, i) => `bench-plain-${i}-${randomUUID()}`);
       await Promise.all(
         [...returning, ...plain].map((u, i) =>
-          previous.store.save(u, named(NAMES[i % NAMES.length]!), 'seed'),
+          previous.store.save(u, named(NAMES[i % NAMES.length]!), 'seed', new Date()),
         ),
       );
       const prepared = await Promise.all(

@@ -1,9 +1,10 @@
 /** What the main worker process does for the store before it forks any job process. */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS_DIR } from '../../src/memory/migrations.js';
 import { prepareMemoryStore } from '../../src/memory/prepare-store.js';
 import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
 import type { Logger } from '../../src/pool/connection-pool.js';
@@ -62,8 +63,14 @@ describe('preparing the memory store in the main process', () => {
       kind: 'postgres',
       migrated: true,
     });
-    const tracked = await postgres.query('select name from memory_agent.migrations', url);
-    expect(tracked).toHaveLength(1);
+    const tracked = await postgres.query<{ name: string }>(
+      'select name from memory_agent.migrations order by name',
+      url,
+    );
+    // Each migration in the folder, once.
+    const migrations = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
+    expect(migrations.length).toBeGreaterThan(1);
+    expect(tracked.map((t) => t.name)).toEqual(migrations);
     expect(logged.filter((l) => l.level === 'error')).toEqual([]);
   });
 

@@ -21,7 +21,7 @@ export interface BuildOptions {
   logger?: Logger;
 }
 
-/** A "job process" on the given store, behind a switch; short retry delays, as the fixture's. */
+/** A "job process" on the given store, behind a switch, with production's delays. */
 export async function buildProcess(
   config: Config,
   { store: build, logger }: BuildOptions,
@@ -32,11 +32,13 @@ export async function buildProcess(
     logger,
     memoryStore: (p) => (store = new SwitchableStore(build(p))),
   });
-  const services: MemoryServices = createMemoryServices(pool, config, store!, {
-    logger,
-    retryDelayMs: 100,
-    minRetryDelayMs: 10,
-  });
+  // Exactly what a job process builds: no delay overrides (tests wait on events, not timers).
+  const services: MemoryServices = createMemoryServices(
+    pool,
+    config,
+    store!,
+    logger ? { logger } : {},
+  );
   return {
     config,
     pool,
