@@ -19,6 +19,7 @@ import {
   type LiveKitServer,
 } from '../support/livekit-server.js';
 import { eventually } from '../support/eventually.js';
+import { processIsAlive } from '../support/process-alive.js';
 import { signToken } from '../support/livekit-token.js';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
 import {
@@ -32,14 +33,6 @@ import {
 
 const AGENT_NAME = 'e2e-memory-agent';
 
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 const NO_STACK = /\n\s+at [^\n]+:\d+:\d+/;
 
 /** A framework or product log record, by message, optionally of one job. */

@@ -13,17 +13,9 @@ import {
 } from '../../src/memory/embedded-postgres.js';
 import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
 import { eventually } from '../support/eventually.js';
+import { processIsAlive } from '../support/process-alive.js';
 
 const SOURCE = fileURLToPath(new URL('../../src/memory/embedded-postgres.ts', import.meta.url));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const running: EmbeddedPostgres[] = [];
 const dirs: string[] = [];
@@ -110,10 +102,10 @@ describe('embedded Postgres', () => {
     );
     const [line] = (await once(createInterface({ input: owner.stdout! }), 'line')) as [string];
     const serverPid = Number(line);
-    expect(isAlive(serverPid)).toBe(true);
+    expect(processIsAlive(serverPid)).toBe(true);
     owner.kill('SIGKILL');
     // Within the watchdog's second of polling plus a fast shutdown; never left running.
-    await eventually(() => expect(isAlive(serverPid)).toBe(false), 10_000);
+    await eventually(() => expect(processIsAlive(serverPid)).toBe(false), 10_000);
     await eventually(
       () => expect(existsSync(join(dir, 'postgres', 'postmaster.pid'))).toBe(false),
       10_000,
