@@ -7,36 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/memory/migrations.js';
 import { prepareMemoryStore } from '../../src/memory/prepare-store.js';
 import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
-import type { Logger } from '../../src/pool/connection-pool.js';
 import { testConfig } from '../support/config.js';
+import { captureLogs } from './support/log-capture.js';
 import { eventually } from '../support/eventually.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { POSTGREST_BINARY, startTestSupabase, type TestSupabase } from '../support/postgrest.js';
-
-interface Logged {
-  level: string;
-  msg: string;
-  fields: Record<string, unknown>;
-}
-
-/** A logger that keeps what it is told (the product logs through the framework's pino). */
-function capturingLogger(): { logger: Logger; logged: Logged[] } {
-  const logged: Logged[] = [];
-  const at =
-    (level: string) =>
-    (fields: Record<string, unknown> | string, msg?: string): void => {
-      if (typeof fields === 'string') logged.push({ level, msg: fields, fields: {} });
-      else logged.push({ level, msg: msg ?? '', fields });
-    };
-  const logger = {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: () => logger,
-  };
-  return { logger: logger as unknown as Logger, logged };
-}
 
 let postgres: TestPostgres;
 let supabase: TestSupabase | undefined;
@@ -54,7 +29,7 @@ afterAll(async () => {
 describe('preparing the memory store in the main process', () => {
   it('DATABASE_URL: applies the migration once, and a second start finds nothing to do', async () => {
     const url = await postgres.createDatabase({ migrate: false });
-    const { logger, logged } = capturingLogger();
+    const { logger, lines: logged } = captureLogs();
     expect(await prepareMemoryStore(testConfig({ DATABASE_URL: url }), logger, {})).toEqual({
       kind: 'postgres',
       migrated: true,
@@ -75,7 +50,7 @@ describe('preparing the memory store in the main process', () => {
   });
 
   it('an unreachable DATABASE_URL is logged without its password, and the worker goes on', async () => {
-    const { logger, logged } = capturingLogger();
+    const { logger, lines: logged } = captureLogs();
     const url = 'postgres://agent:very-secret-password-123@127.0.0.1:1/memories';
     expect(await prepareMemoryStore(testConfig({ DATABASE_URL: url }), logger, {})).toEqual({
       kind: 'postgres',
@@ -91,7 +66,7 @@ describe('preparing the memory store in the main process', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'prepare-'));
     dirs.push(dataDir);
     const env: NodeJS.ProcessEnv = {};
-    const { logger, logged } = capturingLogger();
+    const { logger, lines: logged } = captureLogs();
     const prepared = await prepareMemoryStore(
       testConfig({ MEMORY_DATA_DIR: dataDir }),
       logger,
@@ -122,7 +97,7 @@ describe('preparing the memory store in the main process', () => {
   it.skipIf(!POSTGREST_BINARY)(
     'Supabase without the schema: says to run `supabase db push`',
     async () => {
-      const { logger, logged } = capturingLogger();
+      const { logger, lines: logged } = captureLogs();
       const config = testConfig({
         SUPABASE_URL: supabase!.url,
         SUPABASE_SERVICE_ROLE_KEY: supabase!.serviceRoleKey,
