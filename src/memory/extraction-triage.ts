@@ -4,8 +4,9 @@
  * folder. "The service is misconfigured or broken now" (a rotated key, a wrong model, a rate
  * limit, an outage, a timeout) keeps the turns and retries with backoff, reported as the
  * extraction's health. An unusable answer is suspect: the batch is set aside only after several
- * attempts (spread over backoff rounds) and only if the latest extraction of another batch
- * succeeded; if every batch fails the same way, it is the service, and nothing is set aside.
+ * attempts (spread over backoff rounds), each judged right after another batch, or a probe of
+ * the service, was answered; if every batch fails the same way, it is the service, and nothing is
+ * set aside.
  */
 import { LRUCache } from 'lru-cache';
 import { ExtractionError } from './extractor.js';
@@ -28,6 +29,8 @@ export interface Triage {
 
 /** Attempts of a suspect batch, over backoff rounds, before it may be set aside. */
 const SUSPECT_ATTEMPTS = 3;
+/** The probe's place among the outcomes: "another batch". */
+const PROBE = '(probe)';
 /** Latest outcomes kept to tell "this batch fails" from "everything fails". */
 const OUTCOMES_KEPT = 32;
 
@@ -81,6 +84,8 @@ export class ExtractionTriage {
     this.#record(turnIds, true);
     this.#forget(turnIds);
     const wasDegraded = this.#health.status !== 'healthy';
+    // Attempts that failed while the service itself was failing say nothing about their batch.
+    if (wasDegraded) this.#suspects.clear();
     this.#health = { status: 'healthy' };
     return wasDegraded;
   }
@@ -103,18 +108,22 @@ export class ExtractionTriage {
       this.#degrade(reason);
       return { action: 'retry', verdict, reason };
     }
+    // Nothing else gets through either: it is the service, not this batch, and this attempt
+    // does not count against it.
+    if (!othersWork) {
+      this.#degrade(reason);
+      return { action: 'retry', verdict, reason };
+    }
     let attempts = 0;
     for (const id of turnIds) {
       const seen = (this.#suspects.get(id) ?? 0) + 1;
       this.#suspects.set(id, seen);
       attempts = Math.max(attempts, seen);
     }
-    if (attempts >= SUSPECT_ATTEMPTS && othersWork) {
+    if (attempts >= SUSPECT_ATTEMPTS) {
       this.#forget(turnIds);
       return { action: 'dead-letter', verdict, reason: `${reason}, ${attempts} attempts` };
     }
-    // Nothing else gets through either: it is the service, not this batch.
-    if (!othersWork) this.#degrade(reason);
     return { action: 'retry', verdict, reason };
   }
 
@@ -139,13 +148,28 @@ export class ExtractionTriage {
     if (this.#outcomes.length > OUTCOMES_KEPT) this.#outcomes.shift();
   }
 
-  /** How the latest extraction of another batch ended (undefined: none seen lately). */
+  /**
+   * How the latest extraction of another batch ended, if it came after this batch's own last
+   * attempt (undefined: nothing new). A success from before says nothing about the service now.
+   */
   #latestOtherOutcome(turnIds: readonly string[]): boolean | undefined {
-    const own = new Set(turnIds);
-    for (let i = this.#outcomes.length - 1; i >= 0; i--) {
-      const outcome = this.#outcomes[i]!;
-      if (!own.has(outcome.batch)) return outcome.ok;
-    }
-    return undefined;
+    const latest = this.#outcomes.at(-1);
+    return latest === undefined || turnIds.includes(latest.batch) ? undefined : latest.ok;
+  }
+
+  /**
+   * Whether a failure of this batch now could be judged without more evidence: false when it is
+   * suspect and nothing was heard from the service since the batch's last attempt (probe first).
+   */
+  needsEvidence(turnIds: readonly string[], error: unknown): boolean {
+    return (
+      judgeFailure(error).verdict === 'suspect' && this.#latestOtherOutcome(turnIds) === undefined
+    );
+  }
+
+  /** The service's answer to a probe: evidence for the next judgement, like another batch's. */
+  probed(ok: boolean): void {
+    if (ok) this.succeeded([PROBE]);
+    else this.#record([PROBE], false);
   }
 }

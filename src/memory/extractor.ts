@@ -108,6 +108,8 @@ export interface ExtractionResult {
   droppedInvalid: number;
   /** Items not kept, per reason (the processor logs them once per batch). */
   dropped: DropCounts;
+  /** Answered from the cache of earlier calls: says nothing about the LLM now. */
+  fromCache?: true;
 }
 
 /** Items of one answer that are looked at; the rest is dropped unread ('over-bound'). */
@@ -182,7 +184,7 @@ export class MemoryExtractor {
     const cached = this.cache.get(key);
     if (cached) {
       this.counters.cacheHits++;
-      return Promise.resolve(cached);
+      return Promise.resolve({ ...cached, fromCache: true });
     }
     const running = this.#inFlight.get(key);
     if (running) {
@@ -197,6 +199,28 @@ export class MemoryExtractor {
       .finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, call);
     return call;
+  }
+
+  /**
+   * Asks the LLM, once, to extract from a fixed, harmless conversation: whether it can give a
+   * usable answer right now. Tells "this batch cannot be answered" from "nothing can" when no
+   * other batch has been answered lately (a job process mostly serves one caller). Not cached.
+   * @returns true when the answer was usable
+   */
+  async probe(): Promise<boolean> {
+    const probeTurn: Turn = {
+      id: 'probe',
+      userId: 'probe',
+      userText: 'Hello, my name is Sam and I like tea.',
+      assistantText: 'Nice to meet you, Sam.',
+      at: new Date(0).toISOString(),
+    };
+    try {
+      await this.#limit(() => this.#call(this.#messages([probeTurn], [])));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #messages(

@@ -434,7 +434,7 @@ export class MemoryProcessor {
         this.#noteDrops(answer.dropped, bounded.overBound);
         items = bounded.kept;
         this.#extractionLatency.record(performance.now() - started);
-        this.#extractionWorks(turns);
+        if (!answer.fromCache) this.#extractionWorks(turns);
       } catch (error) {
         return await this.#extractionFailed(turns, error);
       }
@@ -485,7 +485,7 @@ export class MemoryProcessor {
         const items = this.#fence.admit(batch.userId, heardAtOf(batch), batch.items);
         const result = items.length === 0 ? FENCED : await this.#countedSave(batch, items);
         this.#batches.shift();
-        this.#storeWorks();
+        if (result !== FENCED) this.#storeWorks(); // only a real save says the store answers
         if (result.forgotten) {
           this.#stats.fenced++;
           this.#outcomes.set(batch, { status: 'forgotten' });
@@ -656,6 +656,9 @@ export class MemoryProcessor {
    */
   async #extractionFailed(turns: readonly Turn[], error: unknown): Promise<boolean> {
     const ids = turns.map((t) => t.id);
+    // An unusable answer with no fresh word from the service: ask it about something harmless.
+    if (this.#triage.needsEvidence(ids, error))
+      this.#triage.probed(await this.#o.extractor.probe());
     const triage = this.#triage.judge(ids, error);
     if (triage.action === 'retry') {
       this.#faults.report(

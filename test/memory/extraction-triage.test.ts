@@ -73,11 +73,39 @@ describe('extraction triage', () => {
     triage.succeeded(['good2']);
     expect(triage.judge(['bad'], garbage()).action).toBe('retry');
     expect(triage.health()).toEqual({ status: 'healthy' }); // others get through
+    // Nothing new from the service since: the processor asks a probe first.
+    expect(triage.needsEvidence(['bad'], garbage())).toBe(true);
+    triage.probed(true);
     const third = triage.judge(['bad'], garbage());
     expect(third).toMatchObject({ action: 'dead-letter', verdict: 'suspect' });
     expect(third.reason).toMatch(/3 attempts/);
     // Its count starts again if it ever comes back (another process replays it).
     expect(triage.judge(['bad'], garbage()).action).toBe('retry');
+  });
+
+  it('a success from before a failure is no evidence: without a probe, nothing is counted', () => {
+    const triage = new ExtractionTriage();
+    triage.succeeded(['earlier']); // the service worked, once
+    for (let round = 0; round < 10; round++) {
+      // Only the first judgement follows the old success; every later one needs a probe, and
+      // the probe finds the service failing too.
+      if (triage.needsEvidence(['lonely'], garbage())) triage.probed(false);
+      expect(triage.judge(['lonely'], garbage()).action).toBe('retry');
+    }
+    expect(triage.health()).toMatchObject({ status: 'degraded', reason: /unusable/ });
+  });
+
+  it('counts from an outage are dropped when the service comes back', () => {
+    const triage = new ExtractionTriage();
+    triage.succeeded(['other']);
+    triage.judge(['x'], garbage()); // counted: the other batch had just worked
+    triage.probed(false);
+    triage.judge(['x'], garbage()); // the service fails: degraded, not counted
+    triage.succeeded(['other2']); // back
+    triage.judge(['x'], garbage());
+    triage.probed(true);
+    // Had the first count survived the outage, this would be the third.
+    expect(triage.judge(['x'], garbage()).action).toBe('retry');
   });
 
   it('a batch that fails once, then succeeds, starts from zero', () => {
