@@ -48,9 +48,12 @@ describe('bounded state while the store is down', () => {
       expect(fx.openai.chatCalls - chatBefore).toBe(stats.pendingBatches);
 
       p.store.down = false;
+      // The outbox file goes right after its row: wait for both before reading either.
       await advanceUntil(async () => {
         expect(p.services.processor.stats().batchesStored).toBe(callers.length);
+        expect(await p.services.outbox.depth()).toBe(0);
       }, 90_000);
+      vi.useRealTimers(); // the store's driver runs on timers too
       for (const userId of callers) expect(await p.store.load(userId)).toHaveLength(1);
       expect(fx.openai.chatCalls - chatBefore).toBe(callers.length); // each turn extracted once
       expect(p.services.processor.stats()).toMatchObject({ pendingBatches: 0, queued: 0 });

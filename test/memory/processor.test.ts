@@ -122,7 +122,12 @@ describe('background memory processing', () => {
     try {
       const poison = p.services.processor.enqueue(turn(bad, 'My name is Zed.'))!;
       p.services.processor.enqueue(turn(good, 'My name is Yara.'));
-      await advanceUntil(() => expect(p.services.processor.stats().deadLettered).toBe(1), 60_000);
+      // Counted as it is set aside; its file moves right after: wait for both.
+      await advanceUntil(async () => {
+        expect(p.services.processor.stats().deadLettered).toBe(1);
+        expect(await p.services.outbox.depth()).toBe(0);
+      }, 60_000);
+      vi.useRealTimers(); // the store's driver runs on timers too
       expect(await p.store.load(good)).toHaveLength(1);
       expect(await p.store.load(bad)).toHaveLength(0);
       // Three attempts over backoff rounds (each retried within the call), then set aside.
