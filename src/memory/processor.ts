@@ -114,6 +114,7 @@ export class MemoryProcessor {
   readonly #extractionRetry: RetryTimer;
   #timer: NodeJS.Timeout | undefined;
   #storing: Promise<void> = Promise.resolve();
+  #depthReading: Promise<void> | undefined;
   #spilledSinceReplay = false;
   /** Turns were left unextracted because too many batches wait for the store. */
   #heldBack = false;
@@ -527,9 +528,24 @@ export class MemoryProcessor {
         this.#storeRetry.schedule();
         return;
       } finally {
-        this.#stats.outboxDepth = await this.#o.outbox.depth().catch(() => this.#stats.outboxDepth);
+        this.#refreshOutboxDepth();
       }
     }
+  }
+
+  /**
+   * The outbox's depth for stats: one folder read at a time, never awaited by the store's loop
+   * ("remember that" waits on that loop, and an outage leaves thousands of files to list).
+   */
+  #refreshOutboxDepth(): void {
+    if (this.#depthReading) return;
+    this.#depthReading = this.#o.outbox
+      .depth()
+      .then(
+        (depth) => void (this.#stats.outboxDepth = depth),
+        () => undefined, // a folder that cannot be read is the outbox's failure to report
+      )
+      .finally(() => (this.#depthReading = undefined));
   }
 
   #countedSave(batch: PendingBatch, items: readonly MemoryInput[]): Promise<SaveResult> {
