@@ -11,13 +11,14 @@
 import { randomUUID } from 'node:crypto';
 import { access, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ENTRY_NAME_SOURCE } from './outbox-entries.js';
 import { isMissing, syncDirectory, writeFileDurably } from './outbox-files.js';
 
 export const DEAD_LETTER_FOLDER = 'dead-letter';
 export const REASON_SUFFIX = '.reason.json';
 
 /** A dead letter's file name: the entry's name, maybe with a suffix; groups: name, kind, id. */
-export const DEAD_LETTER_NAME = /^((turn|batch)-([\w-]{1,100})\.json)(?:\.[0-9a-f]{8})?$/;
+export const DEAD_LETTER_NAME = new RegExp(String.raw`^(${ENTRY_NAME_SOURCE})(?:\.[0-9a-f]{8})?$`);
 
 /** Who set an entry aside: the outbox (the file could not be read) or the processor (refused). */
 export type DeadLetterOrigin = 'outbox' | 'processor';

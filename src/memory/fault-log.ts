@@ -100,11 +100,6 @@ export class FaultLog {
     );
   }
 
-  /** Whether `kind` is failing now (a run has started and not recovered). */
-  failing(kind: FaultKind): boolean {
-    return this.#runs.has(kind);
-  }
-
   /** Failures per kind since the process started. */
   counts(): Record<FaultKind, number> {
     return { ...this.#counts };

@@ -29,8 +29,11 @@ export type EntryKind = OutboxEntry['kind'];
 /** Ids become file names (`turn-<id>.json`): nothing that could leave the folder. */
 export const ENTRY_ID = /^[\w-]{1,100}$/;
 
-/** `turn-<id>.json` or `batch-<id>.json`, the name of an unclaimed entry. */
-export const ENTRY_NAME = /^(turn|batch)-([\w-]{1,100})\.json$/;
+/**
+ * `turn-<id>.json` or `batch-<id>.json`, the name of an unclaimed entry (groups: kind, id): the
+ * source of every pattern that names an entry's file (claimed, dead-lettered).
+ */
+export const ENTRY_NAME_SOURCE = String.raw`(turn|batch)-([\w-]{1,100})\.json`;
 
 /**
  * A batch written before `heardAt` existed: the earliest possible time, so that any forget the

@@ -20,6 +20,7 @@ import { DEAD_LETTER_FOLDER, setAside } from './dead-letter-folder.js';
 import { claimEntry } from './outbox-claim.js';
 import {
   ENTRY_ID,
+  ENTRY_NAME_SOURCE,
   type EntryKind,
   type OutboxEntry,
   type PendingBatch,
@@ -43,15 +44,11 @@ export const MAX_ENTRY_BYTES = 1024 * 1024;
 export const TEMP_FILE_GRACE_MS = 120_000;
 
 /** An entry's file, unclaimed or claimed; groups: name, kind, id, owner. */
-const ENTRY_FILE = /^((turn|batch)-([\w-]{1,100})\.json)(?:\.([\w-]{1,100})\.claim)?$/;
+const ENTRY_FILE = new RegExp(String.raw`^(${ENTRY_NAME_SOURCE})(?:\.([\w-]{1,100})\.claim)?$`);
 
 export interface OutboxOptions {
   /** Where poison entries, leftover temp files and lease failures are reported. */
   logger?: Logger;
-  /** Milliseconds since the epoch. Default `Date.now` (tests use fake timers or a clock). */
-  now?: () => number;
-  /** How long a lease lives without renewal. Default 30 s. */
-  leaseTtlMs?: number;
 }
 
 export interface OutboxStats {
@@ -97,15 +94,15 @@ export class Outbox {
 
   /**
    * @param directory the outbox folder (`<MEMORY_DATA_DIR>/outbox`), shared by every process
-   * @param options a logger, a clock and the lease TTL; each one absent takes its default
+   * @param options where its failures are logged (tests fake the clock, never the TTL)
    */
   constructor(directory: string, options: OutboxOptions = {}) {
     this.#dir = directory;
     this.#logger = options.logger;
-    this.#now = options.now ?? (() => Date.now());
+    this.#now = () => Date.now();
     this.#lease = new OutboxLease(join(directory, 'leases'), {
       now: this.#now,
-      ttlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+      ttlMs: DEFAULT_LEASE_TTL_MS,
       onRenewFailure: (error) =>
         this.#logger?.warn(
           { error: describeError(error) },
@@ -118,10 +115,6 @@ export class Outbox {
   /** Ends the lease: this outbox's claims are orphans that another outbox may take at once. */
   close(): void {
     this.#lease.close();
-  }
-
-  get directory(): string {
-    return this.#dir;
   }
 
   /** The id this outbox's claims carry: a random UUID, unique across hosts. */
