@@ -17,7 +17,7 @@ const turn = (userId: string, userText: string) => ({ userId, userText, assistan
 
 describe('background memory processing', () => {
   it('returns at once, batches a caller’s turns and stores them in one round trip', async () => {
-    const p = await fx.process({ MEMORY_BATCH_DELAY_MS: '100' });
+    const p = await fx.process();
     fx.openai.setLatency(300);
     try {
       const user = fx.user();
@@ -48,7 +48,7 @@ describe('background memory processing', () => {
 
   it('runs extraction for different callers in parallel, under the limit', async () => {
     const run = async (concurrency: string) => {
-      const p = await fx.process({ MEMORY_CONCURRENCY: concurrency, MEMORY_BATCH_DELAY_MS: '0' });
+      const p = await fx.process({ MEMORY_CONCURRENCY: concurrency });
       try {
         const users = Array.from({ length: 5 }, () => fx.user());
         const started = performance.now();
@@ -146,11 +146,13 @@ describe('background memory processing', () => {
 
   it('replays what a dead process left in the outbox, exactly once', async () => {
     const user = fx.user();
-    const first = await fx.process({ MEMORY_BATCH_DELAY_MS: '60000' });
+    const first = await fx.process();
+    fakeTimeouts(); // it dies before its batch delay is up: nothing is extracted
     first.services.processor.enqueue(turn(user, 'My name is Kai.'));
     first.services.processor.enqueue(turn(user, "I'm working on a podcast."));
     await first.services.processor.settled();
     await first.close(); // gone without draining, as a killed process would be
+    vi.useRealTimers();
 
     const second = await fx.process();
     try {
@@ -207,8 +209,9 @@ describe('background memory processing', () => {
   });
 
   it('forgets a caller’s queued turns when they ask to be forgotten', async () => {
-    const p = await fx.process({ MEMORY_BATCH_DELAY_MS: '60000' });
+    const p = await fx.process();
     const user = fx.user();
+    fakeTimeouts(); // the batch delay does not run out while the caller asks
     try {
       p.services.processor.enqueue(turn(user, 'My name is Noor.'));
       await p.services.processor.settled();
@@ -217,6 +220,7 @@ describe('background memory processing', () => {
       expect(await p.store.load(user)).toHaveLength(0);
       expect(await p.services.outbox.depth()).toBe(0);
     } finally {
+      vi.useRealTimers();
       await p.close();
     }
   });
