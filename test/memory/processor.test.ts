@@ -131,7 +131,9 @@ describe('background memory processing', () => {
       expect(await p.store.load(good)).toHaveLength(1);
       expect(await p.store.load(bad)).toHaveLength(0);
       // Three attempts over backoff rounds (each retried within the call), then set aside.
-      const zedCalls = fx.openai.requests.filter((r) => JSON.stringify(r.body).includes('Zed'));
+      const zedCalls = fx.openai.requests.filter(
+        (r) => r.path === '/v1/chat/completions' && JSON.stringify(r.body).includes('Zed'),
+      );
       expect(zedCalls).toHaveLength(3 * 4);
       const deadLetters = await readdir(join(fx.dataDir, 'outbox', 'dead-letter'));
       expect(deadLetters).toContain(`turn-${poison.id}.json`);

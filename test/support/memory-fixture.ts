@@ -8,7 +8,7 @@ import {
   type MemoryServices,
   type MemoryServicesOptions,
 } from '../../src/memory-services.js';
-import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
+import { createMemoryStore } from '../../src/memory/create-store.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { testConfig } from './config.js';
 import { startOpenAIServer } from './openai-server.js';
@@ -49,16 +49,21 @@ export async function startMemoryFixture() {
     const config = testConfig({
       OPENAI_BASE_URL: openai.baseURL,
       MEMORY_DATA_DIR: dataDir,
+      DATABASE_URL: postgres.url,
       ...env,
     });
-    const inner = await PostgresMemoryStore.connect(postgres.url);
-    const store = new SwitchableStore(inner);
-    const pool = await ConnectionPool.create(config, { warmUp: false, memoryStore: () => store });
-    const services = createMemoryServices(pool, config, store, options);
+    // As buildProcessResources: the store the configuration picks, built and warmed up with the
+    // pool. The switch in front of it lets a test take the store down. Unlike a job process, the
+    // outbox is not replayed on build: the tests that are about replay call it themselves.
+    let store: SwitchableStore | undefined;
+    const pool = await ConnectionPool.create(config, {
+      memoryStore: (p) => (store = new SwitchableStore(createMemoryStore(config, p))),
+    });
+    const services = createMemoryServices(pool, config, store!, options);
     const handle: ProcessUnderTest = {
       config,
       pool,
-      store,
+      store: store!,
       services,
       close: async () => {
         services.outbox.close();
