@@ -49,23 +49,28 @@ export class OutboxAdoption {
 
   /**
    * Claims what no live outbox holds and queues it here, no more turns than the queue has room
-   * for: the rest stays on disk and is taken as the queue drains.
+   * for and no more batches than may be held: the rest stays on disk and is taken later.
    * @returns the entries taken (turns and batches)
    * @throws when the outbox folder cannot be read
    */
   async adoptOrphans(): Promise<number> {
-    const room = Math.max(0, this.#ctx.settings.maxQueuedTurns - this.#queues.size);
-    const entries = await this.#ctx.settings.outbox.claimOrphans({ maxTurns: room });
+    const { maxQueuedTurns, maxPendingBatches, outbox } = this.#ctx.settings;
+    const room = Math.max(0, maxQueuedTurns - this.#queues.size);
+    const batchRoom = Math.max(0, maxPendingBatches - this.#writer.pending);
+    const entries = await outbox.claimOrphans({ maxTurns: room, maxBatches: batchRoom });
     let turns = 0;
+    let batches = 0;
     for (const entry of entries) {
       if (entry.kind === 'batch') {
+        batches++;
         this.#writer.add(entry.batch);
         continue;
       }
       turns++;
       this.#queues.push(entry.turn);
     }
-    if (turns >= room) this.#spilledSinceReplay = true; // more may be waiting on disk
+    // More may be waiting on disk: taken when the queue has room (or the next look comes).
+    if (turns >= room || batches >= batchRoom) this.#spilledSinceReplay = true;
     return entries.length;
   }
 }

@@ -174,25 +174,32 @@ export class Outbox {
    * Claims every unclaimed entry, and every entry whose owner's lease is over, for this outbox:
    * what a killed or drained process left behind is replayed here. Only well-formed entries are
    * returned; a file that can never be processed is moved to `dead-letter/` (logged once,
-   * counted). At most `maxTurns` turns are taken (the rest stays on disk for later: the caller's
-   * queue is bounded); batches are always taken, and first. Leftover temp files are removed.
+   * counted). Batches come first, at most `maxBatches` of them (the batches held in memory are
+   * bounded); turns only once no orphan batch is left behind (a turn whose batch is still on disk
+   * must not be extracted a second time), at most `maxTurns` (the caller's queue is bounded).
+   * The rest stays on disk for a later call. Leftover temp files are removed.
    *
    * @returns the entries claimed, batches first, turns in the order they were heard
    * @throws when the folder cannot be read or created
    */
-  async claimOrphans({ maxTurns = Infinity }: { maxTurns?: number } = {}): Promise<OutboxEntry[]> {
+  async claimOrphans({
+    maxTurns = Infinity,
+    maxBatches = Infinity,
+  }: { maxTurns?: number; maxBatches?: number } = {}): Promise<OutboxEntry[]> {
     await this.#ensure();
     await this.#removeLeftovers();
     const candidates = await this.#orphans();
     const batches: PendingBatch[] = [];
-    for (const candidate of candidates.filter((c) => c.kind === 'batch')) {
+    const orphanBatches = candidates.filter((c) => c.kind === 'batch');
+    for (const candidate of orphanBatches.slice(0, maxBatches)) {
       const entry = await this.#take(candidate);
       if (entry?.kind === 'batch') batches.push(entry.batch);
     }
     // A turn already in a stored-but-not-removed batch must not be extracted twice.
     const batched = new Set(batches.flatMap((b) => b.turnIds));
     const turns: Turn[] = [];
-    for (const candidate of candidates.filter((c) => c.kind === 'turn')) {
+    const batchesLeft = orphanBatches.length > maxBatches;
+    for (const candidate of batchesLeft ? [] : candidates.filter((c) => c.kind === 'turn')) {
       if (batched.has(candidate.id)) {
         await rm(join(this.#dir, candidate.file), { force: true });
         continue;

@@ -17,7 +17,7 @@ import { ExtractionLoop } from './extraction-loop.js';
 import type { MemoryExtractor } from './extractor.js';
 import { IdentityGate } from './identity-gate.js';
 import { memoryStats, type MemoryStats } from './memory-stats.js';
-import type { Outbox, PendingBatch, Turn } from './outbox.js';
+import { DEFAULT_LEASE_TTL_MS, type Outbox, type PendingBatch, type Turn } from './outbox.js';
 import { OutboxAdoption } from './outbox-adoption.js';
 import { createProcessorContext, type ProcessorContext } from './processor-context.js';
 import { RetryTimer } from './retry-timer.js';
@@ -70,6 +70,8 @@ export class MemoryProcessor {
   readonly #adoption: OutboxAdoption;
   readonly #loop: ExtractionLoop;
   #closed = false;
+  /** After the first replay: looks for orphans again every lease TTL. */
+  #orphanWatch: NodeJS.Timeout | undefined;
 
   /** @param options defaults apply per field: an `undefined` field keeps its default */
   constructor(options: MemoryProcessorOptions) {
@@ -203,6 +205,7 @@ export class MemoryProcessor {
     const outcome = await Promise.race([this.flush().then(() => 'done' as const), deadline]);
     clearTimeout(timer);
     this.#closed = true;
+    clearInterval(this.#orphanWatch);
     this.#storeRetry.stop();
     this.#extractionRetry.stop();
     await this.settled();
@@ -226,6 +229,7 @@ export class MemoryProcessor {
    * @returns the entries taken (0 when the outbox cannot be read; that is reported)
    */
   async replay(): Promise<number> {
+    this.#watchForOrphans();
     let entries: number;
     try {
       entries = await this.#adoption.adoptOrphans();
@@ -238,6 +242,30 @@ export class MemoryProcessor {
       await this.flush();
     }
     return entries;
+  }
+
+  /**
+   * A process killed after this one started leaves claims whose lease runs out a TTL later, and
+   * entries left on disk for want of room wait for a look: look again every lease TTL, in the
+   * background, for as long as this process runs (its timer never keeps the process alive).
+   */
+  #watchForOrphans(): void {
+    if (this.#orphanWatch || this.#closed) return;
+    this.#orphanWatch = setInterval(() => {
+      if (this.#closed) return;
+      void this.#adoption
+        .adoptOrphans()
+        .then(async (entries) => {
+          if (entries === 0) return;
+          this.#ctx.settings.logger?.info(
+            { entries },
+            'adopting outbox entries left by another process',
+          );
+          await this.flush();
+        })
+        .catch((error: unknown) => this.#ctx.outboxFailed(error));
+    }, DEFAULT_LEASE_TTL_MS);
+    this.#orphanWatch.unref();
   }
 
   /** @returns the turns waiting for extraction, across callers */
