@@ -1,16 +1,20 @@
 /**
- * 5. Batched writes: 100 memories saved one call each vs one `save_memories` batch, on the real
- * embedded Postgres, both locally and across the injected network delay (a TCP delay proxy in
- * front of Postgres).
+ * 5. Batched writes: 100 memories written the naive way — one plain `INSERT` per memory, as an
+ * agent that stores each fact as it hears it does — vs one `save_memories` batch, on the real
+ * embedded Postgres, locally and across the injected network delay (a TCP delay proxy in front
+ * of Postgres). Round trips are counted on the wire, in front of the server (Sync and Query
+ * messages it receives: bench/support/postgres-exchange-counter.ts), not by the benchmark.
  */
 import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
 import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
 import type { MemoryInput } from '../../src/memory/types.js';
 import { startTestPostgres } from '../../test/support/postgres.js';
 import { ratio, summarize, timed, type Row, type Scenario } from '../harness.js';
 import { startDelayProxy } from '../support/delay-proxy.js';
+import { startPostgresExchangeCounter } from '../support/postgres-exchange-counter.js';
 
-const MEMORIES = 100;
+export const MEMORIES = 100;
 const items = (): MemoryInput[] =>
   Array.from({ length: MEMORIES }, (_, i) => ({
     category: 'fact',
@@ -20,62 +24,125 @@ const items = (): MemoryInput[] =>
     source: 'extraction',
   }));
 
+/** How "ours" writes one caller's memories: the product's way is one `store.save` batch. */
+export type WriteMemories = (
+  store: PostgresMemoryStore,
+  userId: string,
+  memories: readonly MemoryInput[],
+) => Promise<unknown>;
+
+export const oneBatch: WriteMemories = (store, userId, memories) =>
+  store.save(userId, memories, randomUUID(), new Date());
+
+/**
+ * Measures `runs` writes of 100 memories each way (after one unmeasured warm-up, which also
+ * prepares the statements), through a counter in front of `targetPort`.
+ *
+ * The check fails when the product stops batching: `writeOurs` saving one item per call (a
+ * writer that calls `store.save` in a loop, or a store whose `save` sends a statement per item)
+ * shows 100 exchanges instead of 1. It also fails if the counter misses the baseline's 100
+ * inserts, so a counter that counts nothing cannot pass it.
+ * @param options the Postgres URL and port to write to (directly or through a delay proxy),
+ *   a label for where it is, the run count, and how ours writes
+ * @returns the report row
+ */
+export async function measureBatchedWrites(options: {
+  url: string;
+  targetPort: number;
+  where: string;
+  runs: number;
+  writeOurs?: WriteMemories;
+  progress?: (message: string) => void;
+}): Promise<Row> {
+  const writeOurs = options.writeOurs ?? oneBatch;
+  const counter = await startPostgresExchangeCounter(options.targetPort);
+  const url = options.url.replace(`:${options.targetPort}/`, `:${counter.port}/`);
+  // One connection each, so every statement waits for the one before it, as in a job process.
+  const naive = postgres(url, { max: 1, onnotice: () => undefined });
+  const store = await PostgresMemoryStore.connect(url, { maxConnections: 1 });
+  const exchangesOf = async (work: () => Promise<unknown>) => {
+    counter.reset();
+    const ms = await timed(work);
+    return { ms, exchanges: counter.exchanges };
+  };
+  try {
+    const baseline = { ms: [] as number[], exchanges: [] as number[] };
+    const ours = { ms: [] as number[], exchanges: [] as number[] };
+    for (let run = 0; run <= options.runs; run++) {
+      options.progress?.(
+        `${options.where}: run ${run}/${options.runs}${run === 0 ? ' (warm-up)' : ''}`,
+      );
+      const a = await exchangesOf(() => insertEach(naive, `naive-${randomUUID()}`, items()));
+      const b = await exchangesOf(() => writeOurs(store, `batch-${randomUUID()}`, items()));
+      if (run === 0) continue;
+      baseline.ms.push(a.ms);
+      baseline.exchanges.push(a.exchanges);
+      ours.ms.push(b.ms);
+      ours.exchanges.push(b.exchanges);
+    }
+    const a = summarize(baseline.ms);
+    const b = summarize(ours.ms);
+    const baselineTrips = Math.max(...baseline.exchanges);
+    const ourTrips = Math.max(...ours.exchanges);
+    return {
+      scenario: 'batched-writes',
+      measure: `${MEMORIES} memories, Postgres ${options.where} (round trips seen on the wire)`,
+      baseline: {
+        label: 'one plain INSERT per memory',
+        figures: { roundTrips: baselineTrips, medianMs: a.median, p95Ms: a.p95 },
+      },
+      ours: {
+        label: 'one save_memories batch',
+        figures: { roundTrips: ourTrips, medianMs: b.median, p95Ms: b.p95 },
+      },
+      ratio: ratio(b.median, a.median),
+      target: `1 round trip (baseline ${MEMORIES})`,
+      pass: ourTrips === 1 && Math.min(...baseline.exchanges) === MEMORIES,
+    };
+  } finally {
+    await Promise.all([naive.end({ timeout: 2 }), store.close()]);
+    await counter.close();
+  }
+}
+
+/** The naive agent: one autocommitted INSERT per memory, each awaited. */
+async function insertEach(
+  sql: postgres.Sql,
+  userId: string,
+  memories: readonly MemoryInput[],
+): Promise<void> {
+  for (const m of memories) {
+    await sql`
+      insert into public.memories (user_id, category, key, value, confidence, source)
+      values (${userId}, ${m.category}, ${m.key}, ${m.value}, ${m.confidence}, ${m.source})`;
+  }
+}
+
 export const batchedWrites: Scenario = {
   name: 'batched-writes',
   async run({ rttMs, runs, progress }) {
-    const postgres = await startTestPostgres();
-    const proxy = await startDelayProxy(postgres.port, rttMs);
-    const remoteUrl = postgres.url.replace(`:${postgres.port}/`, `:${proxy.port}/`);
-    const rows: Row[] = [];
+    const pg = await startTestPostgres();
+    const proxy = await startDelayProxy(pg.port, rttMs);
     try {
-      for (const [where, url] of [
-        ['local', postgres.url],
-        [`${rttMs} ms RTT`, remoteUrl],
-      ] as const) {
-        const store = await PostgresMemoryStore.connect(url, { maxConnections: 1 });
-        const oneByOne: number[] = [];
-        const batched: number[] = [];
-        let calls = { oneByOne: 0, batched: 0 };
-        for (let run = 0; run <= runs; run++) {
-          progress(`${where}: run ${run}/${runs}${run === 0 ? ' (warm-up)' : ''}`);
-          calls = { oneByOne: 0, batched: 0 };
-          const a = await timed(async () => {
-            for (const item of items()) {
-              calls.oneByOne++;
-              await store.save(`one-${randomUUID()}`, [item], randomUUID(), new Date());
-            }
-          });
-          const b = await timed(async () => {
-            calls.batched++;
-            await store.save(`batch-${randomUUID()}`, items(), randomUUID(), new Date());
-          });
-          if (run === 0) continue;
-          oneByOne.push(a);
-          batched.push(b);
-        }
-        await store.close();
-        const a = summarize(oneByOne);
-        const b = summarize(batched);
-        rows.push({
-          scenario: 'batched-writes',
-          measure: `${MEMORIES} memories, Postgres ${where}`,
-          baseline: {
-            label: 'one call each',
-            figures: { roundTrips: calls.oneByOne, medianMs: a.median, p95Ms: a.p95 },
-          },
-          ours: {
-            label: 'one save_memories batch',
-            figures: { roundTrips: calls.batched, medianMs: b.median, p95Ms: b.p95 },
-          },
-          ratio: ratio(b.median, a.median),
-          target: '1 round trip',
-          pass: calls.batched === 1,
-        });
-      }
-      return rows;
+      const remoteUrl = pg.url.replace(`:${pg.port}/`, `:${proxy.port}/`);
+      const local = await measureBatchedWrites({
+        url: pg.url,
+        targetPort: pg.port,
+        where: 'local',
+        runs,
+        progress,
+      });
+      const remote = await measureBatchedWrites({
+        url: remoteUrl,
+        targetPort: proxy.port,
+        where: `${rttMs} ms RTT`,
+        runs,
+        progress,
+      });
+      return [local, remote];
     } finally {
       await proxy.close();
-      await postgres.stop();
+      await pg.stop();
     }
   },
 };

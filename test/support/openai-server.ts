@@ -88,6 +88,11 @@ export interface OpenAIServer {
   readonly openConnections: number;
   readonly requests: RecordedRequest[];
   readonly chatCalls: number;
+  /** Requests received and not yet answered (or abandoned) right now. */
+  readonly inFlight: number;
+  /** The most requests in flight at once since start or `resetMaxInFlight()`. */
+  readonly maxInFlight: number;
+  resetMaxInFlight(): void;
   setLatency(ms: number): void;
   setChunkDelay(ms: number): void;
   injectFault(fault: Fault, options?: FaultOptions): void;
@@ -126,6 +131,8 @@ class LocalOpenAIServer implements OpenAIServer {
   connectionsOpened = 0;
   openConnections = 0;
   chatCalls = 0;
+  inFlight = 0;
+  maxInFlight = 0;
   readonly requests: RecordedRequest[] = [];
   #latencyMs: number;
   #chunkDelayMs: number;
@@ -169,6 +176,10 @@ class LocalOpenAIServer implements OpenAIServer {
     this.baseURL = `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.port}/v1`;
   }
 
+  resetMaxInFlight(): void {
+    this.maxInFlight = this.inFlight;
+  }
+
   setLatency(ms: number): void {
     this.#latencyMs = ms;
   }
@@ -209,6 +220,8 @@ class LocalOpenAIServer implements OpenAIServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.#noKeepAliveHint) withoutKeepAliveHint(res);
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    res.once('close', () => this.inFlight--);
     let raw: Buffer;
     try {
       raw = await readBody(req);
