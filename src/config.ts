@@ -97,6 +97,9 @@ const envSchema = z.object({
   // undici's default of 4 s drops the warm connection in the pause between two turns.
   POOL_KEEP_ALIVE_TIMEOUT_MS: integer(30_000, 3_600_000).default(60_000),
   POOL_CONNECT_TIMEOUT_MS: integer(100, 60_000).default(5_000),
+  // API front ends close idle connections after tens of seconds, without a hint: a prewarmed
+  // process waiting for its call keeps two per service warm by then. 0: off.
+  POOL_KEEP_WARM_MS: integer(0, 3_600_000).default(20_000),
   // prewarm has 10 s in all (initializeProcessTimeout): each step gives up well inside it.
   POOL_INIT_TIMEOUT_MS: integer(100, 8_000).default(3_000),
   POOL_CLOSE_TIMEOUT_MS: integer(0, 60_000).default(5_000),
@@ -149,6 +152,7 @@ export interface Config {
     connectionsPerOrigin: number;
     keepAliveTimeoutMs: number;
     connectTimeoutMs: number;
+    keepWarmMs: number;
     initTimeoutMs: number;
     closeTimeoutMs: number;
     healthCheckIntervalMs: number;
@@ -259,6 +263,7 @@ function toConfig(env: Env): Config {
       connectionsPerOrigin: env.POOL_CONNECTIONS_PER_ORIGIN,
       keepAliveTimeoutMs: env.POOL_KEEP_ALIVE_TIMEOUT_MS,
       connectTimeoutMs: env.POOL_CONNECT_TIMEOUT_MS,
+      keepWarmMs: env.POOL_KEEP_WARM_MS,
       initTimeoutMs: env.POOL_INIT_TIMEOUT_MS,
       closeTimeoutMs: env.POOL_CLOSE_TIMEOUT_MS,
       healthCheckIntervalMs: env.HEALTH_CHECK_INTERVAL_MS,

@@ -20,6 +20,7 @@ import {
   type DispatcherSettings,
 } from './dispatcher.js';
 import { HealthMonitor, type HealthCheck } from './health-monitor.js';
+import { KeepWarm } from './keep-warm.js';
 import type { PoolStats, CleanupReport } from './pool-stats.js';
 import { ServiceMetrics } from './service-metrics.js';
 
@@ -74,6 +75,9 @@ export class ConnectionPool {
     supabase: new ServiceMetrics(),
   };
   readonly #health: HealthMonitor;
+  /** The HTTP services and their cheap request: health-checked, and kept warm while idle. */
+  readonly #services = new Map<Service, () => Promise<unknown>>();
+  readonly #keepWarm: KeepWarm;
   readonly #caches = new Map<string, PrunableCache>();
   #dispatcher: Agent;
   #draining = new Set<Agent>();
@@ -110,6 +114,23 @@ export class ConnectionPool {
           'service health changed',
         ),
     });
+    this.#keepWarm = new KeepWarm({
+      idleMs: config.pool.keepWarmMs,
+      connections: 2,
+      services: () =>
+        [...this.#services].map(([name, warm]) => ({
+          name,
+          warm,
+          inFlight: () => this.#metrics[name].inFlight,
+          idleForMs: (now: number) => now - this.#metrics[name].lastActiveAt,
+        })),
+    });
+  }
+
+  /** A service reached over the pool: its cheap GET is its health check and its keep-warm. */
+  #addService(name: Service, request: HealthCheck): void {
+    this.#health.add(name, request);
+    this.#services.set(name, () => request(AbortSignal.timeout(this.#config.pool.initTimeoutMs)));
   }
 
   /**
@@ -129,7 +150,7 @@ export class ConnectionPool {
     if (config.supabase) pool.#supabase = pool.#buildSupabase();
     const steps: Record<string, () => Promise<unknown>> = {
       openai: async () => {
-        pool.#health.add('openai', (signal) => pool.#openai.models.list({ signal }));
+        pool.#addService('openai', (signal) => pool.#openai.models.list({ signal }));
         if (warmUp) await pool.#health.check('openai');
       },
     };
@@ -137,7 +158,7 @@ export class ConnectionPool {
       const supabase = config.supabase;
       steps.supabase = async () => {
         // Never HEAD: undici closes the connection after every HEAD request.
-        pool.#health.add('supabase', (signal) =>
+        pool.#addService('supabase', (signal) =>
           pool
             .#fetchFor('supabase')(`${supabase.url}/rest/v1/`, {
               method: 'GET',
@@ -186,6 +207,7 @@ export class ConnectionPool {
     );
     pool.buildTimingsMs.total = Math.round(performance.now() - started);
     pool.#health.start();
+    pool.#keepWarm.start();
     return pool;
   }
 
@@ -274,6 +296,7 @@ export class ConnectionPool {
         maxPerOrigin: this.#settings.connectionsPerOrigin,
         replacedAfterAbort: this.#replacedAfterAbort,
         keepAliveTimeoutMs: this.#settings.keepAliveTimeoutMs,
+        keepWarmRequests: this.#keepWarm.requests,
       },
       caches: Object.fromEntries([...this.#caches].map(([name, c]) => [name, { size: c.size }])),
       components: Object.fromEntries(
@@ -329,6 +352,7 @@ export class ConnectionPool {
 
   async #close(): Promise<void> {
     this.#health.stop();
+    this.#keepWarm.stop();
     const dispatchers = [this.#dispatcher, ...this.#draining];
     const graceful = Promise.all(dispatchers.map((d) => d.close().catch(() => undefined)));
     try {

@@ -34,6 +34,8 @@ export interface PoolStats {
     /** Warm-up requests sent to replace a connection an aborted request took down. */
     replacedAfterAbort: number;
     keepAliveTimeoutMs: number;
+    /** Cheap requests sent to keep idle connections open (none while calls keep them busy). */
+    keepWarmRequests: number;
   };
   caches: Record<string, { size: number }>;
   /** Figures of the parts built on the pool: memory processing, greetings. */

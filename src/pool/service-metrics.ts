@@ -15,6 +15,8 @@ export class ServiceMetrics {
   requests = 0;
   errors = 0;
   inFlight = 0;
+  /** When a request last started or ended (Date.now): how long the service has been idle. */
+  lastActiveAt = Date.now();
   #windowRequests = 0;
   #windowErrors = 0;
   readonly latency = new LatencyWindow();
@@ -23,11 +25,13 @@ export class ServiceMetrics {
     this.requests++;
     this.#windowRequests++;
     this.inFlight++;
+    this.lastActiveAt = Date.now();
     return performance.now();
   }
 
   finished(startedAt: number, ok: boolean): void {
     this.inFlight--;
+    this.lastActiveAt = Date.now();
     this.latency.record(performance.now() - startedAt);
     if (!ok) {
       this.errors++;

@@ -44,6 +44,7 @@ function stats(overrides: Partial<PoolStats> = {}): PoolStats {
       maxPerOrigin: 10,
       replacedAfterAbort: 0,
       keepAliveTimeoutMs: 60_000,
+      keepWarmRequests: 0,
     },
     caches: {},
     components: {},

@@ -79,12 +79,18 @@ export interface OpenAIServerOptions {
    * idle connection only as long as its own keep-alive setting says (undici's default: 4 s).
    */
   noKeepAliveHint?: boolean;
+  /**
+   * Close a connection that has carried no byte for this long, without a hint beforehand, as API
+   * front ends do (implies `noKeepAliveHint`).
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface OpenAIServer {
   readonly baseURL: string;
   readonly port: number;
   readonly connectionsOpened: number;
+  readonly idleClosed: number;
   readonly openConnections: number;
   readonly requests: RecordedRequest[];
   readonly chatCalls: number;
@@ -129,6 +135,8 @@ interface QueuedFault {
 class LocalOpenAIServer implements OpenAIServer {
   readonly #noKeepAliveHint: boolean;
   connectionsOpened = 0;
+  /** Connections this server closed for being idle (`idleTimeoutMs`). */
+  idleClosed = 0;
   openConnections = 0;
   chatCalls = 0;
   inFlight = 0;
@@ -154,12 +162,19 @@ class LocalOpenAIServer implements OpenAIServer {
       : createHttpServer(handler);
     // Idle connections stay as long as the Keep-Alive hint says: the client's pool decides.
     // Without a server-side timeout Node sends no hint at all.
-    this.#noKeepAliveHint = options.noKeepAliveHint ?? false;
+    this.#noKeepAliveHint =
+      (options.noKeepAliveHint ?? false) || options.idleTimeoutMs !== undefined;
     this.#server.keepAliveTimeout = this.#noKeepAliveHint ? 0 : 120_000;
     this.#server.on('connection', (socket: Socket) => {
       this.connectionsOpened++;
       this.openConnections++;
       this.#sockets.add(socket);
+      if (options.idleTimeoutMs !== undefined) {
+        socket.setTimeout(options.idleTimeoutMs, () => {
+          this.idleClosed++;
+          socket.destroy();
+        });
+      }
       socket.once('close', () => {
         this.openConnections--;
         this.#sockets.delete(socket);
