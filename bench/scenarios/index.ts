@@ -1,9 +1,11 @@
 import type { Scenario } from '../harness.js';
 import { bargeIn } from './barge-in.js';
 import { batchedWrites } from './batched-writes.js';
+import { callTurns } from './call-turns.js';
 import { connections } from './connections.js';
 import { greeting } from './greeting.js';
 import { idleGap } from './idle-gap.js';
+import { lateCall } from './late-call.js';
 import { overhead } from './overhead.js';
 import { parallelLlm } from './parallel-llm.js';
 import { poolBuild } from './pool-build.js';
@@ -12,6 +14,8 @@ import { voicePath } from './voice-path.js';
 
 /** In the order the issue lists them. */
 export const scenarios: Scenario[] = [
+  callTurns,
+  lateCall,
   connections,
   bargeIn,
   idleGap,
