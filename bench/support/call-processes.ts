@@ -1,8 +1,11 @@
 /**
  * Starts call-process.ts for one side against a remote stand-in and talks to it line by line.
  * The child gets a clean environment (never the user's): the stand-in's URL, the test key, and
- * the stand-in's certificate in NODE_EXTRA_CA_CERTS, so both sides trust it the way Node trusts
- * a user's CA bundle and neither dispatcher is configured by the benchmark.
+ * the stand-in's certificate in NODE_EXTRA_CA_CERTS. Node adds those certificates to the trust
+ * store every TLS connection without its own `ca` uses, as it does a user's CA bundle: the
+ * starter's global dispatcher stays Node's own, untouched. (`setGlobalDispatcher(new Agent(...))`
+ * would swap in the npm undici package, a different implementation from the one Node bundles.)
+ * The pool gets no `tls` option either: it runs exactly as configured from the environment.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
