@@ -151,7 +151,13 @@ export class ConnectionPool {
     const steps: Record<string, () => Promise<unknown>> = {
       openai: async () => {
         pool.#addService('openai', (signal) => pool.#openai.models.list({ signal }));
-        if (warmUp) await pool.#health.check('openai');
+        // Two at once, so two connections: a voice turn's TTS request starts while its LLM
+        // stream still holds the first one.
+        if (warmUp)
+          await Promise.all([
+            pool.#health.check('openai'),
+            pool.#services.get('openai')!().catch(() => undefined), // the check reports failures
+          ]);
       },
     };
     if (config.supabase) {

@@ -48,7 +48,7 @@ describe('barge-in', () => {
     pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL }));
     server.onChat(() => ({ content: Array.from({ length: 30 }, (_, i) => `w${i}`).join(' ') }));
     server.setChunkDelay(20);
-    expect(server.openConnections).toBe(1); // the warm-up's
+    expect(server.openConnections).toBe(2); // the warm-up's: two, for the LLM and the TTS
     await untilIdle(pool);
 
     expect(await streamThenAbortAfter(pool, 2)).toBe(2);
@@ -56,7 +56,7 @@ describe('barge-in', () => {
     await vi.waitFor(() => {
       expect(pool!.stats().connections.replacedAfterAbort).toBe(1);
       expect(server!.requests.at(-1)?.path).toBe('/v1/models');
-      expect(server!.openConnections).toBe(1);
+      expect(server!.openConnections).toBe(2);
     });
     const opened = server.connectionsOpened;
 
@@ -88,7 +88,7 @@ describe('barge-in', () => {
     // Give a replacement, if one were started, the time to reach the server.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(pool.stats().connections.replacedAfterAbort).toBe(0);
-    expect(server.requests.filter((r) => r.path === '/v1/models')).toHaveLength(1); // warm-up
+    expect(server.requests.filter((r) => r.path === '/v1/models')).toHaveLength(2); // warm-up
     // (Connections: undici itself opens some beyond the aborted ones; that is not the pool's
     // doing, and it is capped per origin like any other.)
     expect(server.openConnections).toBeLessThanOrEqual(testConfig().pool.connectionsPerOrigin);
@@ -110,6 +110,6 @@ describe('barge-in', () => {
       await untilIdle(pool); // turns are seconds apart, not back to back
     }
     expect(pool.stats().connections.replacedAfterAbort).toBe(0);
-    expect(server.connectionsOpened).toBe(1);
+    expect(server.connectionsOpened).toBe(2); // the warm-up's, no more
   });
 });

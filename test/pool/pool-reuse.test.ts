@@ -50,7 +50,7 @@ describe('connection reuse', () => {
     const stats = pool.stats();
     // The pool's own accounting agrees with the server.
     expect(stats.connections.opened).toBe(pooled);
-    expect(stats.services.openai.requests).toBe(101); // 100 calls and the warm-up
+    expect(stats.services.openai.requests).toBe(102); // 100 calls and the warm-up's two
     expect(stats.connections.warmReuseRatio).toBeGreaterThanOrEqual(0.95);
 
     // The baseline: a new client and a new dispatcher for every call.
@@ -86,7 +86,7 @@ describe('connection reuse', () => {
     expect(mostOpen).toBeLessThanOrEqual(4);
     // Queued, not refused: 50 calls of 50 ms over 4 connections take at least ~625 ms.
     expect(elapsed).toBeGreaterThanOrEqual(500);
-    expect(pool.stats().services.openai).toMatchObject({ requests: 51, errors: 0, inFlight: 0 });
+    expect(pool.stats().services.openai).toMatchObject({ requests: 52, errors: 0, inFlight: 0 });
     expect(pool.stats().connections.maxPerOrigin).toBe(4);
   });
 });

@@ -47,13 +47,13 @@ describe('pool.stats()', () => {
     expect(stats.closed).toBe(false);
     expect(stats.services.openai).toMatchObject({
       configured: true,
-      requests: 7, // the warm-up, five calls and the failed one
+      requests: 8, // the warm-up's two, five calls and the failed one
       errors: 1,
       inFlight: 0,
       health: { status: 'healthy', consecutiveFailures: 0, rebuilds: 0 },
     });
     const latency = stats.services.openai.latencyMs;
-    expect(latency.samples).toBe(7);
+    expect(latency.samples).toBe(8);
     expect(latency.p50!).toBeLessThanOrEqual(latency.p95!);
     expect(latency.p95!).toBeLessThanOrEqual(latency.p99!);
 
@@ -65,7 +65,7 @@ describe('pool.stats()', () => {
       maxPerOrigin: 10,
       keepAliveTimeoutMs: 60_000,
     });
-    expect(stats.connections.warmReuseRatio).toBeCloseTo(1 - openai.connectionsOpened / 7, 2);
+    expect(stats.connections.warmReuseRatio).toBeCloseTo(1 - openai.connectionsOpened / 8, 2);
     expect(stats.connections.perOrigin[origin]).toMatchObject({ running: 0, pending: 0 });
     expect(stats.connections.perOrigin[origin]!.connected).toBeGreaterThanOrEqual(1);
   });

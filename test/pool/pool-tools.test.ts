@@ -157,7 +157,7 @@ describe('pool tools on a live pool', () => {
     const { getConnectionPoolStats } = createPoolTools(pool);
     const text = await getConnectionPoolStats.execute({}, toolOptions());
     expect(text).toMatch(
-      /^All services are healthy; 1 connection is open and \d+ percent of requests reused a warm one\. OpenAI's 95th-percentile latency is \d+ milliseconds\.$/,
+      /^All services are healthy; 2 connections are open and \d+ percent of requests reused a warm one\. OpenAI's 95th-percentile latency is \d+ milliseconds\.$/,
     );
     for (const secret of Object.values(TEST_SECRETS)) expect(text).not.toContain(secret);
   });
