@@ -47,6 +47,11 @@ for (const [index, scenario] of selected.entries()) {
   try {
     const rows = await scenario.run({ rttMs, runs, progress });
     results.push({ scenario: scenario.name, rows, seconds: (Date.now() - scenarioStarted) / 1000 });
+    const failing = rows.filter((r) => !r.pass).map((r) => r.measure);
+    progress(
+      `verdict: ${rows.length - failing.length} of ${rows.length} checks pass` +
+        (failing.length > 0 ? `; FAIL: ${failing.join(' | ')}` : ''),
+    );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     progress(`failed: ${message}`);
