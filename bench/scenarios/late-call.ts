@@ -30,12 +30,15 @@ interface FirstRequest {
 }
 
 /** The first request of a call: time to its answer, and the connections opened for it. */
-async function firstRequest(remote: RemoteOpenAI, send: () => Promise<unknown>) {
+async function firstRequest(remote: RemoteOpenAI, send: () => Promise<Response>) {
   const before = remote.proxy.accepted;
   const started = performance.now();
-  await send();
+  const response = await send(); // the first audio byte is on its way
+  const ms = performance.now() - started;
+  // Read to the end: an unread body holds its connection (and a dispatcher's close) forever.
+  await response.arrayBuffer();
   return {
-    ms: performance.now() - started,
+    ms,
     connections: remote.proxy.accepted - before,
   } satisfies FirstRequest;
 }
