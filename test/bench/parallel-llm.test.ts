@@ -32,10 +32,16 @@ describe('bench check: 20 calls under a limit of 8', () => {
     expect(row.pass).toBe(false);
   });
 
-  it('counts in flight at the server: two requests held at once, none after', async () => {
+  it('counts chat completions in flight at the server: two held at once, none after; a GET is not one', async () => {
     server.resetMaxInFlight();
-    const ask = () => fetch(`${server.baseURL}/models`).then((r) => r.arrayBuffer());
-    await Promise.all([ask(), ask()]);
+    const ask = () =>
+      fetch(`${server.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      }).then((r) => r.arrayBuffer());
+    const models = () => fetch(`${server.baseURL}/models`).then((r) => r.arrayBuffer());
+    await Promise.all([ask(), ask(), models()]);
     expect(server.maxInFlight).toBe(2);
     expect(server.inFlight).toBe(0);
   });

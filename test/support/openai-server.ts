@@ -94,9 +94,9 @@ export interface OpenAIServer {
   readonly openConnections: number;
   readonly requests: RecordedRequest[];
   readonly chatCalls: number;
-  /** Requests received and not yet answered (or abandoned) right now. */
+  /** Chat completions received and not yet answered (or abandoned) right now. */
   readonly inFlight: number;
-  /** The most requests in flight at once since start or `resetMaxInFlight()`. */
+  /** The most chat completions in flight at once since start or `resetMaxInFlight()`. */
   readonly maxInFlight: number;
   resetMaxInFlight(): void;
   setLatency(ms: number): void;
@@ -235,8 +235,11 @@ class LocalOpenAIServer implements OpenAIServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.#noKeepAliveHint) withoutKeepAliveHint(res);
-    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
-    res.once('close', () => this.inFlight--);
+    // Chat completions only: what a limit on LLM calls bounds (a health GET is not one).
+    if (req.method === 'POST' && req.url?.startsWith('/v1/chat/completions')) {
+      this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+      res.once('close', () => this.inFlight--);
+    }
     let raw: Buffer;
     try {
       raw = await readBody(req);
