@@ -36,7 +36,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 describe('transcripts', () => {
   it('empty, blank, 100 kB, mixed scripts and emoji, control characters: the call goes on, and what can be remembered is, exactly', async () => {
-    const p = await fx.process({ MEMORY_BATCH_DELAY_MS: '30' });
+    const p = await fx.process();
     const user = fx.user('zed');
     const call = await textCall(p, user);
     const stillThere = async () =>
@@ -209,7 +209,7 @@ describe('memories that try to instruct the assistant', () => {
   }, 30_000);
 
   it('what a caller says to instruct the assistant reaches the extractor as data only', async () => {
-    const p = await fx.process({ MEMORY_BATCH_DELAY_MS: '30' });
+    const p = await fx.process();
     const user = fx.user('eve');
     const call = await textCall(p, user);
     try {

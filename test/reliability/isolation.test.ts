@@ -73,7 +73,7 @@ describe('isolation between identities', () => {
     };
 
     // One process that serves every identity and never ends (shared caches and queues).
-    const shared = await fx.process({ MEMORY_BATCH_DELAY_MS: '20' });
+    const shared = await fx.process();
     const open: { who: Identity; call: TextCall; p: ProcessUnderTest }[] = [];
     const counts = { opened: 0, said: 0, recalled: 0, remembered: 0, hungUp: 0, sharedOpens: 0 };
     try {
@@ -85,7 +85,7 @@ describe('isolation between identities', () => {
         if (action === 'open') {
           const idle = identities.filter((i) => !open.some((o) => o.who === i));
           const who = r.pick(idle);
-          const p = await fx.process({ MEMORY_BATCH_DELAY_MS: '20' });
+          const p = await fx.process();
           const call = await textCall(p, who.id);
           mine(who, 'context', instructionsOf(call.caller.agent));
           mine(who, 'greeting', call.caller.greeting.text);

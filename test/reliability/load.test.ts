@@ -44,7 +44,6 @@ describe('load', () => {
       POOL_CONNECTIONS_PER_ORIGIN: String(CAP),
       MEMORY_MAX_QUEUED_TURNS: String(MAX_QUEUED),
       MEMORY_BATCH_SIZE: '4',
-      MEMORY_BATCH_DELAY_MS: '50',
       MEMORY_CONCURRENCY: '4',
       MEMORY_LOAD_TIMEOUT_MS: '2000',
     });

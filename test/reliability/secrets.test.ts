@@ -94,7 +94,6 @@ describe.skipIf(!POSTGREST_BINARY)('secrets', () => {
       SUPABASE_URL: supabase.url,
       SUPABASE_SERVICE_ROLE_KEY: supabase.serviceRoleKey,
       MEMORY_DATA_DIR: fx.dataDir,
-      MEMORY_BATCH_DELAY_MS: '30',
       MEMORY_EXTRACTION_TIMEOUT_MS: '1000',
       LOG_LEVEL: 'debug',
     });
@@ -188,7 +187,6 @@ describe.skipIf(!POSTGREST_BINARY)('secrets', () => {
       OPENAI_BASE_URL: fx.openai.baseURL,
       DATABASE_URL: url.toString(),
       MEMORY_DATA_DIR: fx.dataDir,
-      MEMORY_BATCH_DELAY_MS: '30',
     });
     const logger = log().child({ component: 'secrets-test' });
     const p = await buildProcess(config, {

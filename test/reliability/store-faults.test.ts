@@ -179,7 +179,6 @@ describe.skipIf(!POSTGREST_BINARY)('PostgREST stopped in the middle of a call', 
       env(dir, {
         SUPABASE_URL: supabase.url,
         SUPABASE_SERVICE_ROLE_KEY: supabase.serviceRoleKey,
-        MEMORY_BATCH_DELAY_MS: '30',
       }),
     );
     // The store the worker picks for this configuration: Supabase, on the pool's client.
