@@ -4,8 +4,8 @@
  */
 import { defineAgent, type JobContext, type JobProcess } from '@livekit/agents';
 import { fileURLToPath } from 'node:url';
-import { prewarmJobProcess, runJob, type JobProcessData } from './job.js';
-import { runWorker } from './worker-cli.js';
+import { prewarmJobProcess, runJob, type JobProcessData } from './worker/job-process.js';
+import { runWorker } from './worker/worker-cli.js';
 
 export default defineAgent<JobProcessData>({
   prewarm: (proc: JobProcess<JobProcessData>) => prewarmJobProcess(proc),

@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
-import type { MemoryInput } from '../../src/memory/types.js';
+import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
+import type { MemoryInput } from '../../src/store/memory-store.js';
 import { startTestPostgres } from '../../test/support/postgres.js';
 import { ratio, summarize, timed, type Row, type Scenario } from '../harness.js';
 import { startDelayProxy } from '../support/delay-proxy.js';

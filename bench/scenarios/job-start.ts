@@ -8,7 +8,7 @@
  * server and at the proxy in front of Postgres.
  */
 import { randomUUID } from 'node:crypto';
-import { openCall } from '../../src/caller-call.js';
+import { openCall } from '../../src/call/caller-call.js';
 import { testConfig } from '../../test/support/config.js';
 import { ratio, summarize, type Row } from '../harness.js';
 import type { DelayProxy } from '../support/delay-proxy.js';

@@ -5,8 +5,8 @@
  * of its own (its work must not share the client's thread); the count is read off a server in
  * this process, which only needs it to hold each request for the call's time.
  */
-import { MemoryExtractor } from '../../src/memory/extractor.js';
-import type { Turn } from '../../src/memory/outbox.js';
+import { MemoryExtractor } from '../../src/memory/extraction/extractor.js';
+import type { Turn } from '../../src/memory/outbox/outbox.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { testConfig } from '../../test/support/config.js';
 import { startOpenAIServer, type OpenAIServer } from '../../test/support/openai-server.js';

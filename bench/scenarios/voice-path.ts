@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { voice } from '@livekit/agents';
-import { openCall } from '../../src/caller-call.js';
+import { openCall } from '../../src/call/caller-call.js';
 import { runTurn, startTextSession } from '../../test/support/agent-harness.js';
 import { startTestPostgres } from '../../test/support/postgres.js';
 import { ratio, summarize, timed, type Scenario } from '../harness.js';

@@ -2,7 +2,7 @@
  * One side of a client scenario in a process of its own, so its global dispatcher and event loop
  * are its own: `starter` (the plugin's defaults, see starter-clients.ts) or `pool` (the product:
  * `ConnectionPool.create` from the environment, as prewarm does, and the plugin wired on it by
- * src/voice-pipeline.ts). Prints one JSON line when ready, then answers one JSON line per command
+ * src/call/voice-pipeline.ts). Prints one JSON line when ready, then answers one JSON line per command
  * read from stdin (see CallCommand); exits when stdin closes.
  *
  *   OPENAI_BASE_URL=… OPENAI_API_KEY=… NODE_EXTRA_CA_CERTS=… \
@@ -14,9 +14,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { initializeLogger } from '@livekit/agents';
 import type OpenAI from 'openai';
 import { Agent } from 'undici';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
-import { createVoicePipeline } from '../../src/voice-pipeline.js';
+import { createVoicePipeline } from '../../src/call/voice-pipeline.js';
 import type { BurstResult, CallCommand, CallResult, TurnResult } from './call-protocol.js';
 import { ask, clientOn, runLimited } from './clients.js';
 import { starterClient, starterVoiceParts } from './starter-clients.js';

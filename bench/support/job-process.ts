@@ -1,12 +1,12 @@
 /**
  * What one job process builds in `prewarm`, for the benchmark: the pool (against the remote
  * OpenAI front, trusting its private CA), the Postgres memory store built on it, and the memory
- * and greeting services. As in `src/job.ts`, only with the test CA and a chosen data directory.
+ * and greeting services. As in `src/worker/job-process.ts`, only with the test CA and a chosen data directory.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Config } from '../../src/config.js';
-import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
-import { createMemoryServices, type MemoryServices } from '../../src/memory-services.js';
+import type { Config } from '../../src/config/config.js';
+import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
+import { createMemoryServices, type MemoryServices } from '../../src/memory/memory-services.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { testConfig } from '../../test/support/config.js';
 import { defaultChatResponder, type OpenAIServer } from '../../test/support/openai-server.js';

@@ -8,7 +8,7 @@
 import OpenAI from 'openai';
 import postgres from 'postgres';
 import { Agent } from 'undici';
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/config/config.js';
 import { GENERIC_GREETING } from '../../src/greeting/greeting-text.js';
 import { TEST_SECRETS } from '../../test/support/config.js';
 import type { RemoteOpenAI } from './remote-openai.js';

@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { initializeLogger } from '@livekit/agents';
 import type OpenAI from 'openai';
-import { openCall } from '../../src/caller-call.js';
+import { openCall } from '../../src/call/caller-call.js';
 import { startJobProcess, type BenchProcess } from './job-process.js';
 
 export interface ScaleLevelInput {

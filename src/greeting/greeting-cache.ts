@@ -4,7 +4,7 @@
  * identity, so one caller's greeting is never served to another.
  */
 import { LRUCache } from 'lru-cache';
-import type { GreetingStore } from './greeting-store.js';
+import type { GreetingStore } from '../store/greeting-store.js';
 
 export interface CachedGreeting {
   text: string;

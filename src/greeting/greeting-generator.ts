@@ -1,7 +1,7 @@
 /** One LLM call: a caller's memories → a short, personal, spoken greeting. */
 import type OpenAI from 'openai';
 import pTimeout from 'p-timeout';
-import type { StoredMemory } from '../memory/types.js';
+import type { StoredMemory } from '../store/memory-store.js';
 import { checkGreeting } from './greeting-text.js';
 
 const SYSTEM_PROMPT = [

@@ -4,9 +4,9 @@
  * it is; a returning caller without one gets an instant personal template while the LLM writes
  * one in the background for next time; a new caller gets the generic greeting, no LLM at all.
  */
-import type { Logger } from '../pool/connection-pool.js';
-import type { StoredMemory } from '../memory/types.js';
-import { describeError } from '../redact.js';
+import type { Logger } from '../lib/logger.js';
+import type { StoredMemory } from '../store/memory-store.js';
+import { describeError } from '../lib/redact.js';
 import type { GreetingCache } from './greeting-cache.js';
 import type { GreetingGenerator } from './greeting-generator.js';
 import { GENERIC_GREETING, templateGreeting } from './greeting-text.js';

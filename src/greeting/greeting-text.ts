@@ -1,5 +1,5 @@
 /** Greeting texts that need no LLM, and the check every generated greeting passes before it is spoken. */
-import type { StoredMemory } from '../memory/types.js';
+import type { StoredMemory } from '../store/memory-store.js';
 
 export const NEW_CALLER_GREETING =
   "Hi, I'm your assistant. I'll remember what you tell me for next time. How can I help?";

@@ -3,14 +3,15 @@
  * with the accounting, health and cleanup an operator needs. Built in parallel, in `prewarm`.
  */
 import { log } from '@livekit/agents';
+import type { Logger } from '../lib/logger.js';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createSupabaseClient } from '../supabase-client.js';
+import { createSupabaseClient } from './supabase-client.js';
 import OpenAI from 'openai';
 import pTimeout from 'p-timeout';
 import type { Agent } from 'undici';
-import type { Config } from '../config.js';
-import { secretsOf } from '../config.js';
-import { describeError } from '../redact.js';
+import type { Config } from '../config/config.js';
+import { secretsOf } from '../config/config.js';
+import { describeError } from '../lib/redact.js';
 import { ConnectionAccounting, type Connector } from './connection-accounting.js';
 import {
   createConnector,
@@ -24,7 +25,6 @@ import { KeepWarm } from './keep-warm.js';
 import type { PoolStats, CleanupReport } from './pool-stats.js';
 import { ServiceMetrics } from './service-metrics.js';
 
-export type Logger = ReturnType<typeof log>;
 
 /** A cache the pool can prune on cleanup and report on (an lru-cache fits). */
 export interface PrunableCache {

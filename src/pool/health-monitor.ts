@@ -4,7 +4,7 @@
  * `onPersistentFailure` (the pool rebuilds its client) at 3, 6, 12, … consecutive failures.
  */
 import pTimeout from 'p-timeout';
-import { describeError } from '../redact.js';
+import { describeError } from '../lib/redact.js';
 
 export type HealthStatus = 'unknown' | 'healthy' | 'degraded' | 'down';
 export type HealthCheck = (signal: AbortSignal) => Promise<unknown>;

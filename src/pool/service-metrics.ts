@@ -1,4 +1,4 @@
-import { LatencyWindow, type Percentiles } from './latency-window.js';
+import { LatencyWindow, type Percentiles } from '../lib/latency-window.js';
 
 export interface ServiceMetricsSnapshot {
   requests: number;

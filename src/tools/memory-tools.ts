@@ -6,11 +6,11 @@
 import { llm } from '@livekit/agents';
 import pTimeout, { TimeoutError } from 'p-timeout';
 import { z } from 'zod';
-import { extractedMemorySchema, MAX_VALUE_LENGTH } from '../memory/extractor.js';
+import { extractedMemorySchema, MAX_VALUE_LENGTH } from '../memory/extraction/extractor.js';
 import { MEMORY_LOAD_LIMIT, memoriesForSpeech } from '../memory/memory-prompt.js';
-import type { MemoryProcessor } from '../memory/processor.js';
-import type { SaveNowOutcome } from '../memory/save-now-outcome.js';
-import { MEMORY_CATEGORIES, type MemoryStore } from '../memory/types.js';
+import type { MemoryProcessor } from '../memory/processor/processor.js';
+import type { SaveNowOutcome } from '../memory/processor/save-now-outcome.js';
+import { MEMORY_CATEGORIES, type MemoryStore } from '../store/memory-store.js';
 
 export interface MemoryToolsOptions {
   userId: string;

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GreetingCache } from '../../src/greeting/greeting-cache.js';
 import { GENERIC_GREETING, NEW_CALLER_GREETING } from '../../src/greeting/greeting-text.js';
-import { openCall } from '../../src/caller-call.js';
+import { openCall } from '../../src/call/caller-call.js';
 import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 import { toolOptions } from '../support/tool-options.js';
 

@@ -4,7 +4,7 @@
  */
 import type { voice } from '@livekit/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCall, type CallerCall } from '../../src/caller-call.js';
+import { openCall, type CallerCall } from '../../src/call/caller-call.js';
 import { runTurn, startTextSession } from '../support/agent-harness.js';
 import {
   eventually,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresMemoryStore } from '../../src/memory/postgres-store.js';
+import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
 import { TEST_SECRETS } from '../support/config.js';
 import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 

@@ -4,8 +4,8 @@
  * extraction call, no store call, and the assistant still answers, without memory.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEMORY_UNAVAILABLE } from '../../src/caller-call.js';
-import { checkCallerIdentity, MAX_IDENTITY_LENGTH } from '../../src/memory/caller-identity.js';
+import { MEMORY_UNAVAILABLE } from '../../src/call/caller-call.js';
+import { checkCallerIdentity, MAX_IDENTITY_LENGTH } from '../../src/memory/processor/caller-identity.js';
 import type { ChatRequestBody } from '../support/openai-chat-responder.js';
 import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 import {

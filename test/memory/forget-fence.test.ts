@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { PendingBatch, Turn } from '../../src/memory/outbox.js';
+import type { PendingBatch, Turn } from '../../src/memory/outbox/outbox.js';
 import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 import {
   serialExtraction,

@@ -5,9 +5,9 @@
  * instructions and "what do you know about me", however much else is stored.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_ITEMS_PER_TURN } from '../../src/memory/answer-bounds.js';
+import { MAX_ITEMS_PER_TURN } from '../../src/memory/extraction/answer-bounds.js';
 import { MAX_PROMPT_MEMORIES } from '../../src/memory/memory-prompt.js';
-import type { MemoryInput } from '../../src/memory/types.js';
+import type { MemoryInput } from '../../src/store/memory-store.js';
 import {
   defaultChatResponder,
   type ChatHandler,

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Outbox, type PendingBatch, type Turn } from '../../src/memory/outbox.js';
+import { Outbox, type PendingBatch, type Turn } from '../../src/memory/outbox/outbox.js';
 import { eventually } from '../support/eventually.js';
 import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 

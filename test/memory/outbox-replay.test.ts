@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Outbox, type PendingBatch, type Turn } from '../../src/memory/outbox.js';
+import { Outbox, type PendingBatch, type Turn } from '../../src/memory/outbox/outbox.js';
 import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 
 let fx: MemoryFixture;

@@ -6,7 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EXTRACTION_HEALTH } from '../../src/memory-services.js';
+import { EXTRACTION_HEALTH } from '../../src/memory/memory-services.js';
 import { defaultChatResponder } from '../support/openai-server.js';
 import {
   startMemoryFixture,

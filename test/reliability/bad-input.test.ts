@@ -6,7 +6,7 @@
  * instruction.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEMORY_CATEGORIES, type MemoryInput } from '../../src/memory/types.js';
+import { MEMORY_CATEGORIES, type MemoryInput } from '../../src/store/memory-store.js';
 import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 import { textOf, type ChatRequestBody } from '../support/openai-chat-responder.js';
 import { serialExtraction } from './support/serial-extraction.js';

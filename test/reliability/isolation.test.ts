@@ -7,7 +7,7 @@
  * greeting cache entry or stored rows; nothing is lost; the pool's stats name no caller.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCall } from '../../src/caller-call.js';
+import { openCall } from '../../src/call/caller-call.js';
 import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 import type { ProcessUnderTest } from '../support/memory-fixture.js';
 import { Prng, seed } from './support/prng.js';

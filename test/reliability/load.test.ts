@@ -7,8 +7,8 @@
  */
 import { voice } from '@livekit/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCall } from '../../src/caller-call.js';
-import { createAgentSession } from '../../src/voice-pipeline.js';
+import { openCall } from '../../src/call/caller-call.js';
+import { createAgentSession } from '../../src/call/voice-pipeline.js';
 import { defaultChatResponder } from '../support/openai-chat-responder.js';
 import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 import { serialExtraction } from './support/serial-extraction.js';

@@ -2,13 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/config/config.js';
 import {
   createMemoryServices,
   type MemoryServices,
   type MemoryServicesOptions,
-} from '../../src/memory-services.js';
-import { createMemoryStore } from '../../src/memory/create-store.js';
+} from '../../src/memory/memory-services.js';
+import { createMemoryStore } from '../../src/store/create-store.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { testConfig } from './config.js';
 import { startOpenAIServer } from './openai-server.js';
@@ -27,7 +27,7 @@ export interface ProcessUnderTest {
 /**
  * A real embedded Postgres, the local OpenAI server and a shared data directory: each
  * `process()` builds what one job process builds, so tests can run several "processes" in turn.
- * It builds them exactly as `buildProcessResources` (src/job.ts) does, with the production
+ * It builds them exactly as `buildProcessResources` (src/worker/job-process.ts) does, with the production
  * defaults: a test that must not wait for a real delay uses fake timers, never a shorter option.
  */
 export async function startMemoryFixture() {

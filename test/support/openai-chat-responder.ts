@@ -3,7 +3,7 @@
  * rules: structured memory extraction, a greeting, tool calls picked by a rule table, a reply
  * that carries a tool's output verbatim, and otherwise an echo.
  */
-import type { MEMORY_CATEGORIES } from '../../src/memory/types.js';
+import type { MEMORY_CATEGORIES } from '../../src/store/memory-store.js';
 
 export type MessageContent = string | { type: string; text?: string }[] | null;
 

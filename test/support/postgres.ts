@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { startEmbeddedPostgres } from '../../src/memory/embedded-postgres.js';
-import { applyMigrations } from '../../src/memory/migrations.js';
+import { startEmbeddedPostgres } from '../../src/store/embedded-postgres.js';
+import { applyMigrations } from '../../src/store/migrations.js';
 
 export interface TestPostgres {
   /** The `postgres` database, migrated. */

@@ -1,6 +1,6 @@
-import type { GreetingStore } from '../../src/greeting/greeting-store.js';
-import type { MemoryAndGreetingStore } from '../../src/memory-services.js';
-import { MemoryStoreError } from '../../src/memory/types.js';
+import type { GreetingStore } from '../../src/store/greeting-store.js';
+import type { MemoryAndGreetingStore } from '../../src/store/memory-store.js';
+import { MemoryStoreError } from '../../src/store/memory-store.js';
 
 /**
  * Test equipment: a real store behind a switch, to take it "down" (every call fails as a lost

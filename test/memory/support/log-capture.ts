@@ -1,5 +1,5 @@
 /** A logger that keeps what the product tells it, for tests that count log lines. */
-import type { Logger } from '../../../src/pool/connection-pool.js';
+import type { Logger } from '../../../src/lib/logger.js';
 
 export interface LoggedLine {
   level: 'debug' | 'info' | 'warn' | 'error';

@@ -9,8 +9,8 @@
  * CHILD_WAIT_MS more have passed, then prints `{"child":"alive","stats":…}` and exits 0.
  */
 import { initializeLogger, log } from '@livekit/agents';
-import { loadConfig } from '../../../src/config.js';
-import { buildProcessResources } from '../../../src/job.js';
+import { loadConfig } from '../../../src/config/config.js';
+import { buildProcessResources } from '../../../src/worker/job-process.js';
 
 const say = (event: string, data: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ child: event, ...data })}\n`);

@@ -5,7 +5,7 @@
  *
  * CHILD_MODE=call: opens a call for CHILD_USER and hands it the turns in CHILD_TURNS (a JSON list),
  *   as the session's turn collector does, then waits to be killed. SIGTERM runs what the job's
- *   shutdown callback runs (src/job.ts): the call's end (drain within MEMORY_DRAIN_TIMEOUT_MS,
+ *   shutdown callback runs (src/worker/job-process.ts): the call's end (drain within MEMORY_DRAIN_TIMEOUT_MS,
  *   next greeting), the outbox closed, the pool closed; then the process exits 0. (In the worker
  *   the shutdown request reaches a job process over the framework's IPC; here, as a signal.)
  * CHILD_MODE=replay: waits until the outbox is empty, then shuts down the same way.
@@ -13,9 +13,9 @@
  * Progress goes to stdout as JSON lines `{"child": "<event>", ...}`, between the product's logs.
  */
 import { initializeLogger, log } from '@livekit/agents';
-import { openCall } from '../../../src/caller-call.js';
-import { loadConfig } from '../../../src/config.js';
-import { buildProcessResources } from '../../../src/job.js';
+import { openCall } from '../../../src/call/caller-call.js';
+import { loadConfig } from '../../../src/config/config.js';
+import { buildProcessResources } from '../../../src/worker/job-process.js';
 
 const say = (event: string, data: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ child: event, ...data })}\n`);

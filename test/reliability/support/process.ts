@@ -5,13 +5,14 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../../../src/config.js';
+import type { Config } from '../../../src/config/config.js';
 import {
   createMemoryServices,
-  type MemoryAndGreetingStore,
   type MemoryServices,
-} from '../../../src/memory-services.js';
-import { ConnectionPool, type Logger } from '../../../src/pool/connection-pool.js';
+} from '../../../src/memory/memory-services.js';
+import type { Logger } from '../../../src/lib/logger.js';
+import type { MemoryAndGreetingStore } from '../../../src/store/memory-store.js';
+import { ConnectionPool } from '../../../src/pool/connection-pool.js';
 import type { ProcessUnderTest } from '../../support/memory-fixture.js';
 import { SwitchableStore } from '../../support/switchable-store.js';
 

@@ -4,9 +4,9 @@
  * hang-up (session closed, then the call's end: drain, next greeting).
  */
 import { voice } from '@livekit/agents';
-import { openCall, type CallerCall } from '../../../src/caller-call.js';
-import type { Logger } from '../../../src/pool/connection-pool.js';
-import { createAgentSession } from '../../../src/voice-pipeline.js';
+import { openCall, type CallerCall } from '../../../src/call/caller-call.js';
+import type { Logger } from '../../../src/lib/logger.js';
+import { createAgentSession } from '../../../src/call/voice-pipeline.js';
 import type { ProcessUnderTest } from '../../support/memory-fixture.js';
 
 export interface TextCall {

@@ -1,0 +1,12 @@
+/**
+ * Whether a process runs: a signal 0 reaches it, or it exists but belongs to another user
+ * (EPERM). A zombie still counts until it is reaped.
+ */
+export function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

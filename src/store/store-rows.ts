@@ -1,0 +1,118 @@
+/**
+ * The shapes the migration's functions take and return, and their mapping to the store
+ * interface: shared by the Postgres store (Date columns) and the Supabase store (ISO strings).
+ */
+import type { StoredGreeting } from './greeting-store.js';
+import {
+  MemoryStoreError,
+  type MemoryCategory,
+  type MemoryInput,
+  type MemorySource,
+  type SaveResult,
+  type StoredMemory,
+} from './memory-store.js';
+
+export interface MemoryRow {
+  category: MemoryCategory;
+  key: string;
+  value: string;
+  confidence: number;
+  source: MemorySource;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+export interface GreetingRow {
+  text: string;
+  created_at: Date | string;
+  expires_at: Date | string;
+  stale: boolean;
+}
+
+/** One `save_memories` item (a type alias, not an interface: it must pass as plain JSON). */
+export type MemoryItem = {
+  category: MemoryCategory;
+  key: string;
+  value: string;
+  confidence: number;
+  source: MemorySource;
+};
+
+/** `save_memories`' items: exactly the fields it reads, nothing a caller object carries besides. */
+export function memoryItems(items: readonly MemoryInput[]): MemoryItem[] {
+  return items.map(({ category, key, value, confidence, source }) => ({
+    category,
+    key,
+    value,
+    confidence,
+    source,
+  }));
+}
+
+/**
+ * `save_memories`' heard time, as ISO 8601.
+ * @param heardAt When the earliest turn behind the batch was heard.
+ * @returns The time for the SQL parameter.
+ * @throws MemoryStoreError with code 22023 (as the SQL answers a missing one) for an invalid
+ *   date: a batch that can never be fenced must never be saved, nor retried as an outage.
+ */
+export function heardAtParam(heardAt: Date): string {
+  if (!(heardAt instanceof Date) || Number.isNaN(heardAt.getTime())) {
+    throw new MemoryStoreError(
+      "save_memories failed: the batch's heard time is not a valid date",
+      '22023',
+    );
+  }
+  return heardAt.toISOString();
+}
+
+/**
+ * What `save_memories` answers (JSON). `forgotten` is absent from records written before the
+ * forget fence existed; `forgottenItems` counts items dropped by a forget (whole batch or keys).
+ */
+export interface SaveRow {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  replayed: boolean;
+  forgotten?: boolean;
+  forgottenItems?: number;
+}
+
+/**
+ * The store interface's answer: exactly its fields, whatever else the SQL answers.
+ * @param row `save_memories`' JSON result.
+ * @returns The counts, with `forgotten` false unless the SQL said true.
+ */
+export function toSaveResult(row: SaveRow): SaveResult {
+  return {
+    inserted: row.inserted,
+    updated: row.updated,
+    unchanged: row.unchanged,
+    replayed: row.replayed,
+    forgotten: row.forgotten === true,
+  };
+}
+
+export function toStoredMemory(row: MemoryRow): StoredMemory {
+  return {
+    category: row.category,
+    key: row.key,
+    value: row.value,
+    confidence: Number(row.confidence),
+    source: row.source,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+export function toStoredGreeting(row: GreetingRow | undefined): StoredGreeting | undefined {
+  return row
+    ? {
+        text: row.text,
+        createdAt: new Date(row.created_at),
+        expiresAt: new Date(row.expires_at),
+        stale: row.stale,
+      }
+    : undefined;
+}

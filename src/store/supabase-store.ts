@@ -1,0 +1,115 @@
+/**
+ * The memory store on Supabase: supabase-js `rpc` (PostgREST) on the pool's client, so every
+ * call goes through the pool's keep-alive dispatcher. Same SQL functions as the Postgres store.
+ */
+import type { SupabaseClient } from '@supabase/supabase-js';
+import type { GreetingScope, GreetingStore, StoredGreeting } from './greeting-store.js';
+import {
+  heardAtParam,
+  memoryItems,
+  toSaveResult,
+  toStoredGreeting,
+  toStoredMemory,
+  type GreetingRow,
+  type MemoryRow,
+  type SaveRow,
+} from './store-rows.js';
+import {
+  MemoryStoreError,
+  type MemoryInput,
+  type MemoryStore,
+  type SaveResult,
+  type StoredMemory,
+} from './memory-store.js';
+
+export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
+  readonly kind = 'supabase' as const;
+
+  constructor(private readonly client: SupabaseClient) {}
+
+  async save(
+    userId: string,
+    items: readonly MemoryInput[],
+    batchId: string,
+    heardAt: Date,
+  ): Promise<SaveResult> {
+    const p_items = memoryItems(items);
+    const row = await this.call<SaveRow>('save_memories', {
+      p_user_id: userId,
+      p_batch_id: batchId,
+      p_items,
+      p_heard_at: heardAtParam(heardAt),
+    });
+    return toSaveResult(row);
+  }
+
+  async load(userId: string, limit = 50): Promise<StoredMemory[]> {
+    const rows = await this.call<MemoryRow[]>('load_memories', {
+      p_user_id: userId,
+      p_limit: limit,
+    });
+    return rows.map(toStoredMemory);
+  }
+
+  async forget(userId: string, keys?: readonly string[]): Promise<number> {
+    return this.call<number>('forget_memories', {
+      p_user_id: userId,
+      p_keys: keys?.length ? [...keys] : null,
+    });
+  }
+
+  async getGreeting(agent: string, userId: string): Promise<StoredGreeting | undefined> {
+    const rows = await this.call<GreetingRow[]>('get_greeting', {
+      p_agent: agent,
+      p_user_id: userId,
+    });
+    return toStoredGreeting(rows[0]);
+  }
+
+  async putGreeting(
+    agent: string,
+    userId: string,
+    text: string,
+    ttlSeconds: number,
+  ): Promise<void> {
+    await this.call<null>('put_greeting', {
+      p_agent: agent,
+      p_user_id: userId,
+      p_text: text,
+      p_ttl_seconds: Math.ceil(ttlSeconds),
+    });
+  }
+
+  async invalidateGreetings(scope: GreetingScope): Promise<number> {
+    return this.call<number>('invalidate_greetings', {
+      p_agent: scope.agent ?? null,
+      p_user_id: scope.userId ?? null,
+      p_mark_stale: scope.markStale ?? false,
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.call<string>('memory_store_ping', {});
+  }
+
+  /** The client belongs to the pool, which closes its dispatcher. */
+  async close(): Promise<void> {}
+
+  private async call<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+    let result;
+    try {
+      result = await this.client.rpc(fn, args);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new MemoryStoreError(`${fn} failed: ${message}`, 'network', { cause: error });
+    }
+    if (result.error) {
+      const { message, code } = result.error;
+      throw new MemoryStoreError(
+        `${fn} failed: ${message || `HTTP ${result.status}`}`,
+        code || String(result.status),
+      );
+    }
+    return result.data as T;
+  }
+}

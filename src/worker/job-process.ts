@@ -1,0 +1,150 @@
+/** What each job process does: build the pool while idle, then serve one room. */
+import { log, type JobContext, type JobProcess } from '@livekit/agents';
+import { openCall, type CallerCall } from '../call/caller-call.js';
+import { loadConfig, type Config } from '../config/config.js';
+import { createMemoryStore } from '../store/create-store.js';
+import {
+  createMemoryServices,
+  type MemoryServices,
+} from '../memory/memory-services.js';
+import type { Logger } from '../lib/logger.js';
+import type { MemoryAndGreetingStore } from '../store/memory-store.js';
+import { ConnectionPool } from '../pool/connection-pool.js';
+import { describeError } from '../lib/redact.js';
+import { createAgentSession } from '../call/voice-pipeline.js';
+
+export interface JobProcessData extends Record<string, unknown> {
+  config?: Config;
+  pool?: ConnectionPool;
+  services?: MemoryServices;
+  prewarmedAt?: number;
+}
+
+export interface ProcessResources {
+  pool: ConnectionPool;
+  services?: MemoryServices;
+}
+
+/**
+ * The pool, with the memory store built on it in parallel with the other services, and the
+ * memory and greeting services on top. A store that cannot be built leaves the process without
+ * memory (logged), never without a voice.
+ */
+export async function buildProcessResources(
+  config: Config,
+  logger: Logger,
+): Promise<ProcessResources> {
+  let store: MemoryAndGreetingStore | undefined;
+  const pool = await ConnectionPool.create(config, {
+    logger: logger.child({ component: 'connection-pool' }),
+    memoryStore: (p) => {
+      store = createMemoryStore(config, { supabase: p.supabase });
+      return store;
+    },
+  });
+  if (!store) {
+    logger.error('no memory store could be built: calls go on without memory');
+    return { pool };
+  }
+  const services = createMemoryServices(pool, config, store, { logger });
+  // Turns a dead process left behind are processed here, in the background.
+  void services.processor
+    .replay()
+    .catch((error: unknown) =>
+      logger.warn({ error: describeError(error, pool.secrets) }, 'outbox replay failed'),
+    );
+  return { pool, services };
+}
+
+/** Runs before any job reaches this process: the pool is built off the call's critical path. */
+export async function prewarmJobProcess(proc: JobProcess<JobProcessData>): Promise<void> {
+  const logger = log().child({ component: 'prewarm' });
+  try {
+    const config = loadConfig();
+    const { pool, services } = await buildProcessResources(config, logger);
+    Object.assign(proc.userData, { config, pool, services, prewarmedAt: Date.now() });
+    logger.info(
+      { timingsMs: pool.buildTimingsMs, health: healthSummary(pool) },
+      'connection pool prewarmed',
+    );
+  } catch (error) {
+    // A failed prewarm must not fail the process: entry builds what is missing.
+    logger.error(
+      { error: describeError(error) },
+      'prewarm failed; the job will build its pool on entry',
+    );
+  }
+}
+
+export async function runJob(ctx: JobContext<JobProcessData>): Promise<void> {
+  const entryAt = Date.now();
+  const logger = log().child({ component: 'job', room: ctx.job.room?.name, job: ctx.job.id });
+  const config = ctx.proc.userData.config ?? loadConfig();
+  const warm = ctx.proc.userData.pool !== undefined;
+  const { pool, services } = warm
+    ? { pool: ctx.proc.userData.pool!, services: ctx.proc.userData.services }
+    : await buildProcessResources(config, logger);
+  logger.info(
+    {
+      warm,
+      prewarmedMsAgo: warm ? entryAt - ctx.proc.userData.prewarmedAt! : null,
+      readyInMs: Date.now() - entryAt,
+    },
+    'job entry',
+  );
+
+  // Filled once the caller is known; the shutdown callback may run before that.
+  const opened: { call?: CallerCall } = {};
+  // Runs on every ending (hang-up, failure, SIGTERM drain): memories first, then the pool.
+  ctx.addShutdownCallback(async () => {
+    try {
+      if (opened.call) await opened.call.end();
+      else await services?.processor.drain(config.memory.drainTimeoutMs);
+    } finally {
+      services?.outbox.close();
+      await pool.close();
+      logger.info({ stats: summary(pool) }, 'job resources closed');
+    }
+  });
+
+  await ctx.connect();
+  const participant = await ctx.waitForParticipant();
+  // Identity comes from the signed room token, never from anything said in the call.
+  const call = await openCall({ pool, config, services, userId: participant.identity, logger });
+  opened.call = call;
+  const session = createAgentSession(pool, config);
+  call.attach(session);
+  await session.start({ agent: call.agent, room: ctx.room });
+  session.say(call.greeting.text);
+  logger.info(
+    {
+      greeting: call.greeting.source,
+      greetingMs: call.greeting.elapsedMs,
+      memories: call.memories.length,
+      memoriesLoaded: call.memoriesLoaded,
+      sinceEntryMs: Date.now() - entryAt,
+    },
+    'session started',
+  );
+}
+
+function healthSummary(pool: ConnectionPool): Record<string, string> {
+  const { services, otherHealth } = pool.stats();
+  return {
+    ...Object.fromEntries(
+      Object.entries(services)
+        .filter(([, s]) => s.configured)
+        .map(([name, s]) => [name, s.health.status]),
+    ),
+    ...Object.fromEntries(Object.entries(otherHealth).map(([name, h]) => [name, h.status])),
+  };
+}
+
+function summary(pool: ConnectionPool): Record<string, unknown> {
+  const stats = pool.stats();
+  return {
+    requests: stats.services.openai.requests + stats.services.supabase.requests,
+    connectionsOpened: stats.connections.opened,
+    warmReuseRatio: stats.connections.warmReuseRatio,
+  };
+}
