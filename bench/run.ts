@@ -4,11 +4,11 @@
  * goes to stderr; the table (or, with --json, one JSON object) to stdout; the results are also
  * written to bench/results/ (latest.json, latest.csv) for charts.
  */
+import { initializeLogger } from '@livekit/agents';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { initializeLogger } from '@livekit/agents';
-import { formatTable, toCsv, type Row, type Scenario } from './harness.js';
+import { type Row, type Scenario, formatTable, toCsv } from './harness.js';
 import { scenarios } from './scenarios/index.js';
 
 const { values } = parseArgs({

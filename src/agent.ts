@@ -2,9 +2,9 @@
  * The worker entry (`node dist/agent.js start`). The framework imports this module in the main
  * process and in every job process: clients are built in `prewarm`, never at module top level.
  */
-import { defineAgent, type JobContext, type JobProcess } from '@livekit/agents';
+import { type JobContext, type JobProcess, defineAgent } from '@livekit/agents';
 import { fileURLToPath } from 'node:url';
-import { prewarmJobProcess, runJob, type JobProcessData } from './worker/job-process.js';
+import { type JobProcessData, prewarmJobProcess, runJob } from './worker/job-process.js';
 import { runWorker } from './worker/worker-cli.js';
 
 export default defineAgent<JobProcessData>({

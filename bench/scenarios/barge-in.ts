@@ -4,7 +4,7 @@
  * next turn's time to first token should match a turn after an uninterrupted reply.
  */
 import type OpenAI from 'openai';
-import { ratio, summarize, type Scenario } from '../harness.js';
+import { type Scenario, ratio, summarize } from '../harness.js';
 import { remotePool, untilIdle } from '../support/clients.js';
 import { startRemoteOpenAI } from '../support/remote-openai.js';
 

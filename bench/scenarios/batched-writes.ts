@@ -7,10 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
 import type { MemoryInput } from '../../src/store/memory-store.js';
+import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
 import { startTestPostgres } from '../../test/support/postgres.js';
-import { ratio, summarize, timed, type Row, type Scenario } from '../harness.js';
+import { type Row, type Scenario, ratio, summarize, timed } from '../harness.js';
 import { startDelayProxy } from '../support/delay-proxy.js';
 import { startPostgresExchangeCounter } from '../support/postgres-exchange-counter.js';
 

@@ -7,11 +7,11 @@
  * HTTPS stand-in behind its own delay proxy, sending no Keep-Alive hint (as API front ends).
  * At the run's RTT, and at 80 ms in the same minute (two more processes) when the run's is not 80.
  */
-import { median, ratio, round, type Row, type Scenario } from '../harness.js';
-import type { CallCommand, CallResult, TurnResult } from '../support/call-protocol.js';
+import { type Row, type Scenario, median, ratio, round } from '../harness.js';
 import { startCallProcess } from '../support/call-processes.js';
+import type { CallCommand, CallResult, TurnResult } from '../support/call-protocol.js';
 import { pausesMs } from '../support/call-schedule.js';
-import { startRemoteOpenAI, type RemoteOpenAI } from '../support/remote-openai.js';
+import { type RemoteOpenAI, startRemoteOpenAI } from '../support/remote-openai.js';
 
 const TURNS = 8;
 const BARGE_IN_TURN = 4;

@@ -7,9 +7,9 @@
  * only match the starter here: the claim is parity. A naive baseline (a new dispatcher per call)
  * stays as an extra row, labelled so.
  */
-import { median, ratio, summarize, type Row, type Scenario } from '../harness.js';
+import { type Row, type Scenario, median, ratio, summarize } from '../harness.js';
+import { type CallProcess, startCallProcess } from '../support/call-processes.js';
 import type { BurstResult, CallCommand } from '../support/call-protocol.js';
-import { startCallProcess, type CallProcess } from '../support/call-processes.js';
 import { startRemoteOpenAI } from '../support/remote-openai.js';
 
 const CALLS = 200;

@@ -22,8 +22,8 @@ import { openCall } from '../../src/call/caller-call.js';
 import type { GreetingSource } from '../../src/greeting/greeting-service.js';
 import type { MemoryInput } from '../../src/store/memory-store.js';
 import { startTestPostgres } from '../../test/support/postgres.js';
-import { ratio, summarize, timed, type Figures, type Row, type Scenario } from '../harness.js';
-import { setChatDelay, startJobProcess, type BenchProcess } from '../support/job-process.js';
+import { type Figures, type Row, type Scenario, ratio, summarize, timed } from '../harness.js';
+import { type BenchProcess, setChatDelay, startJobProcess } from '../support/job-process.js';
 import { startRemoteOpenAI } from '../support/remote-openai.js';
 
 const LLM_MIN_MS = 1_000;

@@ -3,7 +3,7 @@
  * the connection in the pause; the pool's (>= 30 s) keeps it. Both run side by side.
  */
 import { Agent } from 'undici';
-import { ratio, type Scenario } from '../harness.js';
+import { type Scenario, ratio } from '../harness.js';
 import { ask, clientOn, remotePool } from '../support/clients.js';
 import { startRemoteOpenAI } from '../support/remote-openai.js';
 

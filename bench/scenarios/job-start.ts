@@ -10,9 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import { openCall } from '../../src/call/caller-call.js';
 import { testConfig } from '../../test/support/config.js';
-import { ratio, summarize, type Row } from '../harness.js';
+import { type Row, ratio, summarize } from '../harness.js';
 import type { DelayProxy } from '../support/delay-proxy.js';
-import { startJobProcess, type BenchProcess } from '../support/job-process.js';
+import { type BenchProcess, startJobProcess } from '../support/job-process.js';
 import { naiveJobEntry } from '../support/naive-job-entry.js';
 import type { RemoteOpenAI } from '../support/remote-openai.js';
 

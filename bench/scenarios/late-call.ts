@@ -12,9 +12,9 @@
  */
 import type OpenAI from 'openai';
 import { Agent } from 'undici';
-import { ratio, round, type Row, type Scenario } from '../harness.js';
+import { type Row, type Scenario, ratio, round } from '../harness.js';
 import { clientOn, remotePool } from '../support/clients.js';
-import { startRemoteOpenAI, type RemoteOpenAI } from '../support/remote-openai.js';
+import { type RemoteOpenAI, startRemoteOpenAI } from '../support/remote-openai.js';
 
 const SERVER_IDLE_MS = 3_000;
 /** The product's keep-warm, scaled as the front end's idle timeout is. */

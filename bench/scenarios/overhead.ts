@@ -7,7 +7,7 @@ import type OpenAI from 'openai';
 import { Agent } from 'undici';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { testConfig } from '../../test/support/config.js';
-import { median, round, timed, type Row, type Scenario } from '../harness.js';
+import { type Row, type Scenario, median, round, timed } from '../harness.js';
 import { clientOn } from '../support/clients.js';
 import { startOpenAIProcess } from '../support/openai-process.js';
 

@@ -9,8 +9,8 @@ import { MemoryExtractor } from '../../src/memory/extraction/extractor.js';
 import type { Turn } from '../../src/memory/outbox/outbox.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { testConfig } from '../../test/support/config.js';
-import { startOpenAIServer, type OpenAIServer } from '../../test/support/openai-server.js';
-import { ratio, summarize, timed, type Row, type Scenario } from '../harness.js';
+import { type OpenAIServer, startOpenAIServer } from '../../test/support/openai-server.js';
+import { type Row, type Scenario, ratio, summarize, timed } from '../harness.js';
 import { startOpenAIProcess } from '../support/openai-process.js';
 
 export const CALL_MS = 200;

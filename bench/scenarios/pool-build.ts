@@ -22,7 +22,7 @@ import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { TEST_SECRETS, testConfig } from '../../test/support/config.js';
 import { startTestPostgres } from '../../test/support/postgres.js';
 import { createSelfSignedCertificate } from '../../test/support/self-signed-cert.js';
-import { ratio, summarize, timed, type Scenario } from '../harness.js';
+import { type Scenario, ratio, summarize, timed } from '../harness.js';
 import { startDelayProxy } from '../support/delay-proxy.js';
 import { startRemoteOpenAI } from '../support/remote-openai.js';
 import { measureJobStart } from './job-start.js';

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startTestPostgres } from '../../test/support/postgres.js';
-import { round, type Row, type Scenario } from '../harness.js';
+import { type Row, type Scenario, round } from '../harness.js';
 import { startRemoteOpenAI } from '../support/remote-openai.js';
 import type { ScaleLevelInput, ScaleLevelResult } from '../support/scale-sessions.js';
 

@@ -6,14 +6,14 @@
  * run during the next turn. "Off": the same kind of call, its turns not sent to the processor.
  * The modes alternate in blocks; the processor is idle before every "off" block.
  */
+import type { voice } from '@livekit/agents';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { voice } from '@livekit/agents';
 import { openCall } from '../../src/call/caller-call.js';
 import { runTurn, startTextSession } from '../../test/support/agent-harness.js';
 import { startTestPostgres } from '../../test/support/postgres.js';
-import { ratio, summarize, timed, type Scenario } from '../harness.js';
+import { type Scenario, ratio, summarize, timed } from '../harness.js';
 import { setChatDelay, startJobProcess } from '../support/job-process.js';
 import { startRemoteOpenAI } from '../support/remote-openai.js';
 

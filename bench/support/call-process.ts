@@ -8,19 +8,19 @@
  *   OPENAI_BASE_URL=… OPENAI_API_KEY=… NODE_EXTRA_CA_CERTS=… \
  *     node --import tsx bench/support/call-process.ts starter|pool
  */
+import { initializeLogger } from '@livekit/agents';
 import { subscribe } from 'node:diagnostics_channel';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { initializeLogger } from '@livekit/agents';
 import type OpenAI from 'openai';
 import { Agent } from 'undici';
+import { createVoicePipeline } from '../../src/call/voice-pipeline.js';
 import { loadConfig } from '../../src/config/config.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
-import { createVoicePipeline } from '../../src/call/voice-pipeline.js';
 import type { BurstResult, CallCommand, CallResult, TurnResult } from './call-protocol.js';
 import { ask, clientOn, runLimited } from './clients.js';
 import { starterClient, starterVoiceParts } from './starter-clients.js';
-import { newChat, runVoiceTurn, utterance, type VoiceParts } from './voice-turn.js';
+import { type VoiceParts, newChat, runVoiceTurn, utterance } from './voice-turn.js';
 
 const side = process.argv[2];
 if (side !== 'starter' && side !== 'pool') throw new Error(`unknown side ${side}`);

@@ -4,7 +4,7 @@
  * chunk is held for half the round trip in each direction, so TLS handshakes, requests and
  * responses pay what they pay across a real network. Equal delays keep the byte order.
  */
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 
 export interface DelayProxy {
   port: number;

@@ -5,11 +5,11 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../src/config/config.js';
-import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
-import { createMemoryServices, type MemoryServices } from '../../src/memory/memory-services.js';
+import { type MemoryServices, createMemoryServices } from '../../src/memory/memory-services.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
+import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
 import { testConfig } from '../../test/support/config.js';
-import { defaultChatResponder, type OpenAIServer } from '../../test/support/openai-server.js';
+import { type OpenAIServer, defaultChatResponder } from '../../test/support/openai-server.js';
 import type { RemoteOpenAI } from './remote-openai.js';
 
 export interface BenchProcess {

@@ -5,7 +5,7 @@
  * what the server receives, so the benchmark cannot bump the figure itself, and a client that
  * sends one statement per memory shows one exchange per memory.
  */
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 
 export interface PostgresExchangeCounter {
   port: number;

@@ -2,13 +2,13 @@
  * "OpenAI across a network", for the benchmark: the local OpenAI server over HTTPS (a
  * self-signed certificate, so TLS handshakes are real) behind the delay proxy.
  */
-import { createSelfSignedCertificate } from '../../test/support/self-signed-cert.js';
 import {
-  startOpenAIServer,
   type OpenAIServer,
   type OpenAIServerOptions,
+  startOpenAIServer,
 } from '../../test/support/openai-server.js';
-import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
+import { createSelfSignedCertificate } from '../../test/support/self-signed-cert.js';
+import { type DelayProxy, startDelayProxy } from './delay-proxy.js';
 
 export interface RemoteOpenAI {
   server: OpenAIServer;

@@ -6,12 +6,12 @@
  *
  *   node --import tsx bench/support/scale-sessions.ts '<ScaleLevelInput as JSON>'
  */
+import { initializeLogger } from '@livekit/agents';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { initializeLogger } from '@livekit/agents';
 import type OpenAI from 'openai';
 import { openCall } from '../../src/call/caller-call.js';
-import { startJobProcess, type BenchProcess } from './job-process.js';
+import { type BenchProcess, startJobProcess } from './job-process.js';
 
 export interface ScaleLevelInput {
   sessions: number;

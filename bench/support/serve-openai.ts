@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/support/serve-openai.ts '{"latencyMs":200}'
  */
-import { startOpenAIServer, type OpenAIServerOptions } from '../../test/support/openai-server.js';
+import { type OpenAIServerOptions, startOpenAIServer } from '../../test/support/openai-server.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as OpenAIServerOptions;
 const server = await startOpenAIServer(options);

@@ -2,7 +2,7 @@
 import { voice } from '@livekit/agents';
 import type { ConnectionPool } from '../pool/connection-pool.js';
 import type { createMemoryTools } from '../tools/memory-tools.js';
-import { createPoolTools, type PoolToolsOptions } from '../tools/pool-tools.js';
+import { type PoolToolsOptions, createPoolTools } from '../tools/pool-tools.js';
 
 export const BASE_INSTRUCTIONS = [
   'You are a friendly, concise voice assistant. Your answers are spoken aloud: use short,',

@@ -5,20 +5,20 @@
  */
 import type { voice } from '@livekit/agents';
 import pTimeout from 'p-timeout';
-import { createAssistant } from './assistant.js';
 import type { Config } from '../config/config.js';
 import type { Greeting } from '../greeting/greeting-service.js';
 import { GENERIC_GREETING } from '../greeting/greeting-text.js';
-import { checkCallerIdentity } from '../memory/processor/caller-identity.js';
-import { MEMORY_LOAD_LIMIT, memoriesForPrompt, memoriesInPrompt } from '../memory/memory-prompt.js';
-import type { DrainReport } from '../memory/processor/processor.js';
-import { TurnCollector } from './turn-collector.js';
-import type { StoredMemory } from '../store/memory-store.js';
-import type { MemoryServices } from '../memory/memory-services.js';
 import type { Logger } from '../lib/logger.js';
-import type { ConnectionPool } from '../pool/connection-pool.js';
 import { describeError } from '../lib/redact.js';
+import { MEMORY_LOAD_LIMIT, memoriesForPrompt, memoriesInPrompt } from '../memory/memory-prompt.js';
+import type { MemoryServices } from '../memory/memory-services.js';
+import { checkCallerIdentity } from '../memory/processor/caller-identity.js';
+import type { DrainReport } from '../memory/processor/processor.js';
+import type { ConnectionPool } from '../pool/connection-pool.js';
+import type { StoredMemory } from '../store/memory-store.js';
 import { createMemoryTools } from '../tools/memory-tools.js';
+import { createAssistant } from './assistant.js';
+import { TurnCollector } from './turn-collector.js';
 
 export interface CallEndReport {
   drain?: DrainReport;

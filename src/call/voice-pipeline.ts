@@ -2,8 +2,8 @@
 import { log, voice } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
 import type { Config } from '../config/config.js';
-import type { ConnectionPool } from '../pool/connection-pool.js';
 import { describeError } from '../lib/redact.js';
+import type { ConnectionPool } from '../pool/connection-pool.js';
 
 export interface VoicePipeline {
   stt: openai.STT;

@@ -11,9 +11,9 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadDotEnv } from '../config/config.js';
-import { listDeadLetters, replayDeadLetters } from '../memory/outbox/dead-letters.js';
-import { outboxDirectory } from '../memory/memory-services.js';
 import { describeError } from '../lib/redact.js';
+import { outboxDirectory } from '../memory/memory-services.js';
+import { listDeadLetters, replayDeadLetters } from '../memory/outbox/dead-letters.js';
 
 const USAGE = 'usage: npm run dead-letters -- list | replay [--reason <text>]';
 

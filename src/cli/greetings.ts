@@ -9,11 +9,11 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadDotEnv, secretsOf } from '../config/config.js';
-import { PostgresMemoryStore } from '../store/postgres-store.js';
-import { SupabaseMemoryStore } from '../store/supabase-store.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../store/embedded-postgres.js';
 import { describeError } from '../lib/redact.js';
 import { createSupabaseClient } from '../pool/supabase-client.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../store/embedded-postgres.js';
+import { PostgresMemoryStore } from '../store/postgres-store.js';
+import { SupabaseMemoryStore } from '../store/supabase-store.js';
 
 const USAGE =
   'usage: npm run greetings -- invalidate [--user <identity>] [--agent <name> | --all-agents] [--stale]';

@@ -2,8 +2,8 @@
  * Environment → one typed, validated configuration. Every problem is collected and reported in
  * one message that names each variable, so an operator fixes them all in one go.
  */
-import { existsSync } from 'node:fs';
 import type { TTSVoices } from '@livekit/agents-plugin-openai';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;

@@ -5,8 +5,8 @@
  * one in the background for next time; a new caller gets the generic greeting, no LLM at all.
  */
 import type { Logger } from '../lib/logger.js';
-import type { StoredMemory } from '../store/memory-store.js';
 import { describeError } from '../lib/redact.js';
+import type { StoredMemory } from '../store/memory-store.js';
 import type { GreetingCache } from './greeting-cache.js';
 import type { GreetingGenerator } from './greeting-generator.js';
 import { GENERIC_GREETING, templateGreeting } from './greeting-text.js';

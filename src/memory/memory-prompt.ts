@@ -3,8 +3,8 @@
  * quoted as JSON data: a memory that reads like an instruction is shown as what the caller said,
  * never followed.
  */
-import { identityFirst } from './extraction/identity-first.js';
 import type { StoredMemory } from '../store/memory-store.js';
+import { identityFirst } from './extraction/identity-first.js';
 
 /**
  * Memories read to choose from (at a call's start, for a recall): more than are said or put in

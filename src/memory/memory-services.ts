@@ -8,12 +8,12 @@ import type { Config } from '../config/config.js';
 import { GreetingCache } from '../greeting/greeting-cache.js';
 import { GreetingGenerator } from '../greeting/greeting-generator.js';
 import { GreetingService } from '../greeting/greeting-service.js';
+import type { Logger } from '../lib/logger.js';
+import type { ConnectionPool } from '../pool/connection-pool.js';
+import type { MemoryAndGreetingStore } from '../store/memory-store.js';
 import { MemoryExtractor } from './extraction/extractor.js';
 import { Outbox } from './outbox/outbox.js';
 import { MemoryProcessor } from './processor/processor.js';
-import type { MemoryAndGreetingStore } from '../store/memory-store.js';
-import type { Logger } from '../lib/logger.js';
-import type { ConnectionPool } from '../pool/connection-pool.js';
 
 export interface MemoryServices {
   store: MemoryAndGreetingStore;

@@ -3,28 +3,27 @@
  * with the accounting, health and cleanup an operator needs. Built in parallel, in `prewarm`.
  */
 import { log } from '@livekit/agents';
-import type { Logger } from '../lib/logger.js';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createSupabaseClient } from './supabase-client.js';
 import OpenAI from 'openai';
 import pTimeout from 'p-timeout';
 import type { Agent } from 'undici';
 import type { Config } from '../config/config.js';
 import { secretsOf } from '../config/config.js';
+import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/redact.js';
 import { ConnectionAccounting, type Connector } from './connection-accounting.js';
 import {
+  type DispatcherSettings,
   createConnector,
   createDispatcher,
   originCounts,
   pooledFetch,
-  type DispatcherSettings,
 } from './dispatcher.js';
-import { HealthMonitor, type HealthCheck } from './health-monitor.js';
+import { type HealthCheck, HealthMonitor } from './health-monitor.js';
 import { KeepWarm } from './keep-warm.js';
-import type { PoolStats, CleanupReport } from './pool-stats.js';
+import type { CleanupReport, PoolStats } from './pool-stats.js';
 import { ServiceMetrics } from './service-metrics.js';
-
+import { createSupabaseClient } from './supabase-client.js';
 
 /** A cache the pool can prune on cleanup and report on (an lru-cache fits). */
 export interface PrunableCache {

@@ -1,7 +1,7 @@
 /** The one keep-alive HTTP dispatcher every client of a pool sends through. */
 import type { ConnectionOptions } from 'node:tls';
-import { Agent, buildConnector, Client, Pool, type Dispatcher } from 'undici';
-import { markingConnector, type Connector } from './connection-accounting.js';
+import { Agent, Client, type Dispatcher, Pool, buildConnector } from 'undici';
+import { type Connector, markingConnector } from './connection-accounting.js';
 
 export interface DispatcherSettings {
   /** Per-origin cap: an uncapped undici pool opens about twice the concurrency. */

@@ -1,5 +1,5 @@
 /** supabase-js as this worker uses it: server-side, no session, a WebSocket transport on Node 20. */
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { type SupabaseClient, createClient } from '@supabase/supabase-js';
 import { WebSocket } from 'ws';
 
 export function createSupabaseClient(

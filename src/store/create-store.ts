@@ -6,9 +6,9 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Config } from '../config/config.js';
 import type { MemoryAndGreetingStore } from './memory-store.js';
+import { MemoryStoreError } from './memory-store.js';
 import { PostgresMemoryStore } from './postgres-store.js';
 import { SupabaseMemoryStore } from './supabase-store.js';
-import { MemoryStoreError } from './memory-store.js';
 
 export function createMemoryStore(
   config: Config,

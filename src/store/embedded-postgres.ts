@@ -10,7 +10,7 @@
  * system user, created when missing. A cluster already running on the same data directory (a
  * second worker on this machine, or one orphaned by a crash) is reused, not started twice.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';

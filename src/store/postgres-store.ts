@@ -6,24 +6,24 @@
  */
 import postgres, { type Sql } from 'postgres';
 import type { GreetingScope, GreetingStore, StoredGreeting } from './greeting-store.js';
+import {
+  type MemoryInput,
+  type MemoryStore,
+  MemoryStoreError,
+  type SaveResult,
+  type StoredMemory,
+} from './memory-store.js';
 import { applyMigrations } from './migrations.js';
 import {
+  type GreetingRow,
+  type MemoryRow,
+  type SaveRow,
   heardAtParam,
   memoryItems,
   toSaveResult,
   toStoredGreeting,
   toStoredMemory,
-  type GreetingRow,
-  type MemoryRow,
-  type SaveRow,
 } from './store-rows.js';
-import {
-  MemoryStoreError,
-  type MemoryInput,
-  type MemoryStore,
-  type SaveResult,
-  type StoredMemory,
-} from './memory-store.js';
 
 export interface PostgresStoreOptions {
   /** Connections in this process's pool (one job process rarely needs more than a few). */

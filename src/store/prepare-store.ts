@@ -8,13 +8,13 @@
  * assistant without memory rather than no assistant.
  */
 import type { Config } from '../config/config.js';
-import { createSupabaseClient } from '../pool/supabase-client.js';
 import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/redact.js';
+import { createSupabaseClient } from '../pool/supabase-client.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { MemoryStoreError } from './memory-store.js';
 import { PostgresMemoryStore } from './postgres-store.js';
 import { SupabaseMemoryStore } from './supabase-store.js';
-import { MemoryStoreError } from './memory-store.js';
 
 export type PreparedStore =
   | { kind: 'supabase' }

@@ -5,7 +5,7 @@
  * process group so that a signal to the worker's group does not take it first, polls the worker
  * once a second and asks the server for a fast shutdown when the worker is gone.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 const WATCH = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -INT "$2" 2>/dev/null';
 

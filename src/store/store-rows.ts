@@ -4,10 +4,10 @@
  */
 import type { StoredGreeting } from './greeting-store.js';
 import {
-  MemoryStoreError,
   type MemoryCategory,
   type MemoryInput,
   type MemorySource,
+  MemoryStoreError,
   type SaveResult,
   type StoredMemory,
 } from './memory-store.js';

@@ -5,22 +5,22 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { GreetingScope, GreetingStore, StoredGreeting } from './greeting-store.js';
 import {
+  type MemoryInput,
+  type MemoryStore,
+  MemoryStoreError,
+  type SaveResult,
+  type StoredMemory,
+} from './memory-store.js';
+import {
+  type GreetingRow,
+  type MemoryRow,
+  type SaveRow,
   heardAtParam,
   memoryItems,
   toSaveResult,
   toStoredGreeting,
   toStoredMemory,
-  type GreetingRow,
-  type MemoryRow,
-  type SaveRow,
 } from './store-rows.js';
-import {
-  MemoryStoreError,
-  type MemoryInput,
-  type MemoryStore,
-  type SaveResult,
-  type StoredMemory,
-} from './memory-store.js';
 
 export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
   readonly kind = 'supabase' as const;

@@ -13,8 +13,8 @@
  *   left to protect, so close gets a deadline; processes still alive when the worker exits are
  *   reaped (see reap-children.ts).
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { AgentServer } from '@livekit/agents';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../lib/logger.js';
 
 export interface ShutdownOptions {

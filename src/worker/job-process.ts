@@ -1,17 +1,14 @@
 /** What each job process does: build the pool while idle, then serve one room. */
-import { log, type JobContext, type JobProcess } from '@livekit/agents';
-import { openCall, type CallerCall } from '../call/caller-call.js';
-import { loadConfig, type Config } from '../config/config.js';
-import { createMemoryStore } from '../store/create-store.js';
-import {
-  createMemoryServices,
-  type MemoryServices,
-} from '../memory/memory-services.js';
-import type { Logger } from '../lib/logger.js';
-import type { MemoryAndGreetingStore } from '../store/memory-store.js';
-import { ConnectionPool } from '../pool/connection-pool.js';
-import { describeError } from '../lib/redact.js';
+import { type JobContext, type JobProcess, log } from '@livekit/agents';
+import { type CallerCall, openCall } from '../call/caller-call.js';
 import { createAgentSession } from '../call/voice-pipeline.js';
+import { type Config, loadConfig } from '../config/config.js';
+import type { Logger } from '../lib/logger.js';
+import { describeError } from '../lib/redact.js';
+import { type MemoryServices, createMemoryServices } from '../memory/memory-services.js';
+import { ConnectionPool } from '../pool/connection-pool.js';
+import { createMemoryStore } from '../store/create-store.js';
+import type { MemoryAndGreetingStore } from '../store/memory-store.js';
 
 export interface JobProcessData extends Record<string, unknown> {
   config?: Config;

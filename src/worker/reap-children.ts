@@ -4,7 +4,7 @@
  * worker that fails to register exits with idle job processes still starting: without this they
  * outlive the worker. Linux only (/proc); elsewhere a no-op.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 
 /** Live child processes of `parent` (zombies excluded: they are dead already). */
 export function childProcesses(parent = process.pid): number[] {

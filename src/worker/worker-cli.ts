@@ -2,13 +2,13 @@
  * The main worker process: validate configuration before the framework sees it, then hand over
  * to `cli.runApp`. Every failure an operator can fix ends in one clear line, never a stack.
  */
-import { AgentServer, cli, initializeLogger, log, ServerOptions } from '@livekit/agents';
-import { ConfigError, loadConfig, loadDotEnv, secretsOf, type Config } from '../config/config.js';
-import { prepareMemoryStore } from '../store/prepare-store.js';
+import { AgentServer, ServerOptions, cli, initializeLogger, log } from '@livekit/agents';
+import { type Config, ConfigError, loadConfig, loadDotEnv, secretsOf } from '../config/config.js';
 import { describeError, redactUrl } from '../lib/redact.js';
-import { reapChildrenOnExit } from './reap-children.js';
-import { hardenShutdown } from './graceful-shutdown.js';
 import { withoutUndefined } from '../lib/without-undefined.js';
+import { prepareMemoryStore } from '../store/prepare-store.js';
+import { hardenShutdown } from './graceful-shutdown.js';
+import { reapChildrenOnExit } from './reap-children.js';
 
 const COMMANDS_THAT_CONNECT = new Set(['start', 'dev', 'connect']);
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEMORIES, measureBatchedWrites, oneBatch } from '../../bench/scenarios/batched-writes.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 
 describe('bench check: batched writes', () => {
   let pg: TestPostgres;

@@ -1,6 +1,7 @@
 /** The benchmark's arithmetic: what every quoted figure of `npm run bench` rests on. */
 import { describe, expect, it } from 'vitest';
 import {
+  type Row,
   formatTable,
   median,
   percentile,
@@ -9,7 +10,6 @@ import {
   sample,
   summarize,
   toCsv,
-  type Row,
 } from '../../bench/harness.js';
 
 describe('bench statistics', () => {

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureJobStart } from '../../bench/scenarios/job-start.js';
-import { startDelayProxy, type DelayProxy } from '../../bench/support/delay-proxy.js';
-import { startRemoteOpenAI, type RemoteOpenAI } from '../../bench/support/remote-openai.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { type DelayProxy, startDelayProxy } from '../../bench/support/delay-proxy.js';
+import { type RemoteOpenAI, startRemoteOpenAI } from '../../bench/support/remote-openai.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 
 describe('bench check: job start', () => {
   let pg: TestPostgres;

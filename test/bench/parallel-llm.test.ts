@@ -3,10 +3,10 @@
  * once, so an extractor built with a limit of 9 shows 9 and the row says FAIL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { CALL_MS, LIMIT, measureLimitedCalls } from '../../bench/scenarios/parallel-llm.js';
+import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { testConfig } from '../support/config.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 describe('bench check: 20 calls under a limit of 8', () => {
   let server: OpenAIServer;

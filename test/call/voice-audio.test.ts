@@ -3,18 +3,18 @@
  * OpenAI plugin's STT, LLM and TTS on the pooled client against the local OpenAI server, and the
  * synthesized frames out of a QueueAudioOutput.
  */
-import { voice, type llm } from '@livekit/agents';
+import { type llm, voice } from '@livekit/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssistant } from '../../src/call/assistant.js';
+import { createVoicePipeline } from '../../src/call/voice-pipeline.js';
 import type { Config } from '../../src/config/config.js';
 import { GENERIC_GREETING } from '../../src/greeting/greeting-text.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
-import { createVoicePipeline } from '../../src/call/voice-pipeline.js';
-import { durationMs, PushAudioInput, silence, SpeechCapture, tone } from '../support/audio-io.js';
+import { PushAudioInput, SpeechCapture, durationMs, silence, tone } from '../support/audio-io.js';
 import { testConfig } from '../support/config.js';
 import { EnergyVAD } from '../support/energy-vad.js';
 import { SPEECH_MS_PER_CHAR, SPEECH_SAMPLE_RATE } from '../support/openai-media.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 const QUESTION = 'how is the connection pool doing?';
 

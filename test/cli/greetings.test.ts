@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 
 const run = promisify(execFile);
 let postgres: TestPostgres;
@@ -52,6 +52,8 @@ describe('npm run greetings', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(failure).toMatchObject({ code: 2 });
-    expect((failure as { stderr: string }).stderr).toMatch(/^usage: npm run greetings -- invalidate/);
+    expect((failure as { stderr: string }).stderr).toMatch(
+      /^usage: npm run greetings -- invalidate/,
+    );
   });
 });

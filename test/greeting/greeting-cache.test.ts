@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCall } from '../../src/call/caller-call.js';
 import { GreetingCache } from '../../src/greeting/greeting-cache.js';
 import { GENERIC_GREETING, NEW_CALLER_GREETING } from '../../src/greeting/greeting-text.js';
-import { openCall } from '../../src/call/caller-call.js';
-import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
 import { toolOptions } from '../support/tool-options.js';
 
 let fx: MemoryFixture;

@@ -4,13 +4,13 @@
  */
 import type { voice } from '@livekit/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCall, type CallerCall } from '../../src/call/caller-call.js';
+import { type CallerCall, openCall } from '../../src/call/caller-call.js';
 import { runTurn, startTextSession } from '../support/agent-harness.js';
 import {
-  eventually,
-  startMemoryFixture,
   type MemoryFixture,
   type ProcessUnderTest,
+  eventually,
+  startMemoryFixture,
 } from '../support/memory-fixture.js';
 
 let fx: MemoryFixture;

@@ -5,14 +5,14 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
 import { TEST_SECRETS } from '../support/config.js';
-import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
 
 const CHILD = fileURLToPath(new URL('./support/outbox-failure-child.ts', import.meta.url));
 

@@ -4,7 +4,7 @@
  * per-caller memories kept to skip unchanged facts. Production defaults, fake time.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
 import { advance, advanceUntil, fakeTimeouts } from './support/fake-time.js';
 
 let fx: MemoryFixture;

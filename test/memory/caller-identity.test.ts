@@ -5,15 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEMORY_UNAVAILABLE } from '../../src/call/caller-call.js';
-import { checkCallerIdentity, MAX_IDENTITY_LENGTH } from '../../src/memory/processor/caller-identity.js';
-import type { ChatRequestBody } from '../support/openai-chat-responder.js';
-import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import {
+  MAX_IDENTITY_LENGTH,
+  checkCallerIdentity,
+} from '../../src/memory/processor/caller-identity.js';
 import {
   assistantTexts,
   instructionsOf,
   textCall,
   toolOutputs,
 } from '../reliability/support/text-call.js';
+import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
+import type { ChatRequestBody } from '../support/openai-chat-responder.js';
 import { captureLogs } from './support/log-capture.js';
 
 let fx: MemoryFixture;

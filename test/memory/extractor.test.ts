@@ -3,14 +3,14 @@
  * what each failure is called (it decides whether turns are kept or set aside). Production
  * defaults throughout; where the defaults would wait (15 s timeouts), time is faked.
  */
-import { createServer, type Server } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ExtractionError, MemoryExtractor } from '../../src/memory/extraction/extractor.js';
 import type { Turn } from '../../src/memory/outbox/outbox.js';
 import { TEST_SECRETS } from '../support/config.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 import { advanceUntil, fakeTimeouts } from './support/fake-time.js';
 
 let server: OpenAIServer;

@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PendingBatch, Turn } from '../../src/memory/outbox/outbox.js';
-import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 import {
-  serialExtraction,
   type SerialExtraction,
+  serialExtraction,
 } from '../reliability/support/serial-extraction.js';
 import { textCall, toolOutputs } from '../reliability/support/text-call.js';
+import { type MemoryFixture, eventually, startMemoryFixture } from '../support/memory-fixture.js';
 
 let fx: MemoryFixture;
 let serial: SerialExtraction;

@@ -8,13 +8,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ITEMS_PER_TURN } from '../../src/memory/extraction/answer-bounds.js';
 import { MAX_PROMPT_MEMORIES } from '../../src/memory/memory-prompt.js';
 import type { MemoryInput } from '../../src/store/memory-store.js';
+import { instructionsOf, textCall, toolOutputs } from '../reliability/support/text-call.js';
+import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
 import {
-  defaultChatResponder,
   type ChatHandler,
   type ChatRequestBody,
+  defaultChatResponder,
 } from '../support/openai-chat-responder.js';
-import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
-import { instructionsOf, textCall, toolOutputs } from '../reliability/support/text-call.js';
 import { captureLogs } from './support/log-capture.js';
 
 let fx: MemoryFixture;

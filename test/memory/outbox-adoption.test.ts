@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Outbox, type PendingBatch, type Turn } from '../../src/memory/outbox/outbox.js';
 import { eventually } from '../support/eventually.js';
-import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
 
 const turn = (userId: string, userText: string): Turn => ({
   id: randomUUID(),

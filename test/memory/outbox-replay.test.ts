@@ -8,7 +8,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox, type PendingBatch, type Turn } from '../../src/memory/outbox/outbox.js';
-import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
 
 let fx: MemoryFixture;
 beforeAll(async () => {

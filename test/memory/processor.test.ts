@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import { type MemoryFixture, eventually, startMemoryFixture } from '../support/memory-fixture.js';
 import { defaultChatResponder } from '../support/openai-server.js';
 import { advanceUntil, fakeTimeouts } from './support/fake-time.js';
 

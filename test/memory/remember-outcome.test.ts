@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { textCall, toolOutputs } from '../reliability/support/text-call.js';
 import {
-  eventually,
-  startMemoryFixture,
   type MemoryFixture,
   type ProcessUnderTest,
+  eventually,
+  startMemoryFixture,
 } from '../support/memory-fixture.js';
-import { textCall, toolOutputs } from '../reliability/support/text-call.js';
 
 let fx: MemoryFixture;
 const dataDirs: string[] = [];

@@ -7,12 +7,12 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EXTRACTION_HEALTH } from '../../src/memory/memory-services.js';
-import { defaultChatResponder } from '../support/openai-server.js';
 import {
-  startMemoryFixture,
   type MemoryFixture,
   type ProcessUnderTest,
+  startMemoryFixture,
 } from '../support/memory-fixture.js';
+import { defaultChatResponder } from '../support/openai-server.js';
 import { advance, advanceUntil, fakeTimeouts } from './support/fake-time.js';
 import { captureLogs } from './support/log-capture.js';
 

@@ -4,7 +4,7 @@
  * once when the store is back. Time is faked; the store, the LLM and the outbox are real.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
 import { advance, advanceUntil, fakeTimeouts } from './support/fake-time.js';
 import { captureLogs } from './support/log-capture.js';
 

@@ -1,10 +1,10 @@
 /** ConnectionPool.create: the warm-up steps run side by side, each bounded by its deadline. */
-import { createServer, type Server } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
 import { TEST_SECRETS, testConfig } from '../support/config.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 /** A stand-in for Supabase's gateway: answers the pool's warm-up GET after `latencyMs`. */
 async function startSupabaseStandIn(latencyMs: number) {

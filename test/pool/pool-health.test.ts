@@ -1,8 +1,8 @@
 /** The health monitor: degraded, then down, then a rebuilt client; healthy again when back. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
 import { testConfig } from '../support/config.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 let servers: OpenAIServer[] = [];
 let pool: ConnectionPool | undefined;

@@ -3,10 +3,10 @@
  * without a word: the pool keeps its connections warm, so the first turn opens none.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { KeepWarm, type WarmableService } from '../../src/pool/keep-warm.js';
 import { ConnectionPool } from '../../src/pool/index.js';
+import { KeepWarm, type WarmableService } from '../../src/pool/keep-warm.js';
 import { testConfig } from '../support/config.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 /** The front end's idle timeout, real time (scaled down from tens of seconds). */
 const SERVER_IDLE_MS = 1_000;

@@ -3,8 +3,8 @@ import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
 import { describeCleanup } from '../../src/tools/pool-summary.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
 import { testConfig } from '../support/config.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 let server: OpenAIServer | undefined;
 let pool: ConnectionPool | undefined;

@@ -3,8 +3,8 @@ import OpenAI, { type ClientOptions } from 'openai';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
 import { testConfig } from '../support/config.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 let server: OpenAIServer | undefined;
 let pool: ConnectionPool | undefined;

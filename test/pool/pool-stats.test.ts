@@ -2,12 +2,12 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
+import { TEST_SECRETS, testConfig } from '../support/config.js';
 import {
+  type OpenAIServer,
   createSelfSignedCertificate,
   startOpenAIServer,
-  type OpenAIServer,
 } from '../support/openai-server.js';
-import { TEST_SECRETS, testConfig } from '../support/config.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEMORY_CATEGORIES, type MemoryInput } from '../../src/store/memory-store.js';
-import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
-import { textOf, type ChatRequestBody } from '../support/openai-chat-responder.js';
+import { type MemoryFixture, eventually, startMemoryFixture } from '../support/memory-fixture.js';
+import { type ChatRequestBody, textOf } from '../support/openai-chat-responder.js';
 import { serialExtraction } from './support/serial-extraction.js';
 import { StoreRows } from './support/stored-once.js';
 import { assistantTexts, instructionsOf, textCall, toolOutputs } from './support/text-call.js';

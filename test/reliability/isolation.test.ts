@@ -8,11 +8,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCall } from '../../src/call/caller-call.js';
-import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import { type MemoryFixture, eventually, startMemoryFixture } from '../support/memory-fixture.js';
 import type { ProcessUnderTest } from '../support/memory-fixture.js';
 import { Prng, seed } from './support/prng.js';
 import { StoreRows } from './support/stored-once.js';
-import { instructionsOf, textCall, toolOutputs, type TextCall } from './support/text-call.js';
+import { type TextCall, instructionsOf, textCall, toolOutputs } from './support/text-call.js';
 
 let fx: MemoryFixture;
 let rows: StoreRows;

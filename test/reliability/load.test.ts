@@ -9,8 +9,8 @@ import { voice } from '@livekit/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCall } from '../../src/call/caller-call.js';
 import { createAgentSession } from '../../src/call/voice-pipeline.js';
+import { type MemoryFixture, eventually, startMemoryFixture } from '../support/memory-fixture.js';
 import { defaultChatResponder } from '../support/openai-chat-responder.js';
-import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 import { serialExtraction } from './support/serial-extraction.js';
 import { StoreRows } from './support/stored-once.js';
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
 import { testConfig } from '../support/config.js';
 import { eventually } from '../support/eventually.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 let server: OpenAIServer | undefined;
 let pool: ConnectionPool | undefined;

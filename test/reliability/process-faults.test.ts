@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SECRETS } from '../support/config.js';
-import { eventually, startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
+import { type MemoryFixture, eventually, startMemoryFixture } from '../support/memory-fixture.js';
 import { MemoryChild } from './support/child-process.js';
-import { serialExtraction, type SerialExtraction } from './support/serial-extraction.js';
+import { type SerialExtraction, serialExtraction } from './support/serial-extraction.js';
 import { StoreRows } from './support/stored-once.js';
 
 let fx: MemoryFixture;

@@ -6,19 +6,19 @@
  * the product write (debug level), pool and memory stats, spoken answers, tool outputs, error
  * messages, the outbox and dead-letter files on disk.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { initializeLogger, log } from '@livekit/agents';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { createMemoryStore } from '../../src/store/create-store.js';
-import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
 import { MemoryStoreError } from '../../src/store/memory-store.js';
+import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
 import { TEST_SECRETS, testConfig } from '../support/config.js';
-import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
-import { POSTGREST_BINARY, startTestSupabase, type TestSupabase } from '../support/postgrest.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { closedPort } from '../support/livekit-server.js';
+import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
+import { POSTGREST_BINARY, type TestSupabase, startTestSupabase } from '../support/postgrest.js';
 import { buildProcess } from './support/process.js';
 import { assistantTexts, textCall, toolOutputs } from './support/text-call.js';
 

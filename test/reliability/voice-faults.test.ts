@@ -6,8 +6,8 @@
  * memories end up in Postgres exactly once, with faults on the extraction calls too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
 import type { Fault } from '../support/openai-server.js';
-import { startMemoryFixture, type MemoryFixture } from '../support/memory-fixture.js';
 import { serialExtraction } from './support/serial-extraction.js';
 import { StoreRows } from './support/stored-once.js';
 import { assistantTexts, textCall } from './support/text-call.js';

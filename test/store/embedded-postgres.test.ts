@@ -2,18 +2,15 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  startEmbeddedPostgres,
-  type EmbeddedPostgres,
-} from '../../src/store/embedded-postgres.js';
+import { processIsAlive } from '../../src/lib/process-alive.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/store/embedded-postgres.js';
 import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
 import { eventually } from '../support/eventually.js';
-import { processIsAlive } from '../../src/lib/process-alive.js';
 
 const SOURCE = fileURLToPath(new URL('../../src/store/embedded-postgres.ts', import.meta.url));
 

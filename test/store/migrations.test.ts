@@ -1,18 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  applyMigrations,
   MIGRATIONS_DIR,
   MigrationChecksumError,
+  applyMigrations,
   readMigrations,
 } from '../../src/store/migrations.js';
-import { randomUUID } from 'node:crypto';
 import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 import { createSupabaseDatabase } from '../support/postgrest.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 let server: TestPostgres;
 beforeAll(async () => {

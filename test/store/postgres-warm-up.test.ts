@@ -1,7 +1,7 @@
 /** Prewarm readies both connections a call's entry uses at once (memories and greeting). */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 
 let pg: TestPostgres;
 beforeAll(async () => {

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/store/migrations.js';
-import { prepareMemoryStore } from '../../src/store/prepare-store.js';
 import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
-import { testConfig } from '../support/config.js';
+import { prepareMemoryStore } from '../../src/store/prepare-store.js';
 import { captureLogs } from '../memory/support/log-capture.js';
+import { testConfig } from '../support/config.js';
 import { eventually } from '../support/eventually.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
-import { POSTGREST_BINARY, startTestSupabase, type TestSupabase } from '../support/postgrest.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
+import { POSTGREST_BINARY, type TestSupabase, startTestSupabase } from '../support/postgrest.js';
 
 let postgres: TestPostgres;
 let supabase: TestSupabase | undefined;

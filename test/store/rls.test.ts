@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
 import {
   POSTGREST_BINARY,
+  type TestSupabase,
   signJwt,
   startTestSupabase,
-  type TestSupabase,
 } from '../support/postgrest.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 let server: TestPostgres;
 let supabase: TestSupabase;

@@ -4,15 +4,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionPool } from '../../src/pool/connection-pool.js';
+import { type MemoryInput, MemoryStoreError } from '../../src/store/memory-store.js';
+import type { MemoryAndGreetingStore } from '../../src/store/memory-store.js';
 import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
 import { SupabaseMemoryStore } from '../../src/store/supabase-store.js';
-import { MemoryStoreError, type MemoryInput } from '../../src/store/memory-store.js';
-import type { MemoryAndGreetingStore } from '../../src/store/memory-store.js';
-import { ConnectionPool } from '../../src/pool/connection-pool.js';
 import { testConfig } from '../support/config.js';
 import { eventually } from '../support/memory-fixture.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
-import { POSTGREST_BINARY, startTestSupabase, type TestSupabase } from '../support/postgrest.js';
+import { type TestPostgres, startTestPostgres } from '../support/postgres.js';
+import { POSTGREST_BINARY, type TestSupabase, startTestSupabase } from '../support/postgrest.js';
 
 let postgres: TestPostgres;
 let supabase: TestSupabase | undefined;

@@ -1,7 +1,7 @@
 import { voice } from '@livekit/agents';
+import { createVoicePipeline } from '../../src/call/voice-pipeline.js';
 import type { Config } from '../../src/config/config.js';
 import type { ConnectionPool } from '../../src/pool/connection-pool.js';
-import { createVoicePipeline } from '../../src/call/voice-pipeline.js';
 
 /** A text-only AgentSession on the pool's LLM: no room, no VAD, no turn detector. */
 export async function startTextSession(

@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../../src/config/config.js';
+import { type Config, loadConfig } from '../../src/config/config.js';
 
 /** Obviously fake secrets: tests scan captured output for them. */
 export const TEST_SECRETS = {

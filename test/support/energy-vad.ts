@@ -4,7 +4,7 @@
  * rightly ignores the synthetic tones a test can make: it never fires on them. This one does, so
  * a test can speak to an AgentSession with generated PCM and the real STT → LLM → TTS path.
  */
-import { VAD, VADEventType, VADStream, type VADEvent } from '@livekit/agents';
+import { VAD, type VADEvent, VADEventType, VADStream } from '@livekit/agents';
 import type { AudioFrame } from '@livekit/rtc-node';
 
 export interface EnergyVADOptions {

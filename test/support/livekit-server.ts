@@ -9,17 +9,9 @@
  * path runs deterministically in milliseconds; `stallingRoomUrl` keeps a job connecting for a
  * known time instead (a job that is still running when the test acts).
  */
-import { randomBytes } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
-import {
-  createServer as createTcpServer,
-  type AddressInfo,
-  type Server,
-  type Socket,
-} from 'node:net';
-import type { Duplex } from 'node:stream';
 import {
   AvailabilityRequest,
+  type AvailabilityResponse,
   Job,
   JobAssignment,
   JobState,
@@ -34,10 +26,18 @@ import {
   WorkerMessage,
   WorkerPong,
   WorkerStatus,
-  type AvailabilityResponse,
 } from '@livekit/protocol';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { signToken, TokenError, verifyToken } from './livekit-token.js';
+import { randomBytes } from 'node:crypto';
+import { type IncomingMessage, STATUS_CODES, createServer } from 'node:http';
+import {
+  type AddressInfo,
+  type Server,
+  type Socket,
+  createServer as createTcpServer,
+} from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { TokenError, signToken, verifyToken } from './livekit-token.js';
 
 export { JobStatus, WorkerStatus };
 

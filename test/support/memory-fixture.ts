@@ -1,15 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../../src/config/config.js';
 import {
-  createMemoryServices,
   type MemoryServices,
   type MemoryServicesOptions,
+  createMemoryServices,
 } from '../../src/memory/memory-services.js';
-import { createMemoryStore } from '../../src/store/create-store.js';
 import { ConnectionPool } from '../../src/pool/connection-pool.js';
+import { createMemoryStore } from '../../src/store/create-store.js';
 import { testConfig } from './config.js';
 import { startOpenAIServer } from './openai-server.js';
 import { startTestPostgres } from './postgres.js';

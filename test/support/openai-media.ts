@@ -1,7 +1,7 @@
 /** Test equipment: the audio and embedding answers of the local OpenAI server. */
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { gone, KEEP_ALIVE, sendJson, written } from './openai-wire.js';
+import { KEEP_ALIVE, gone, sendJson, written } from './openai-wire.js';
 
 export const SPEECH_SAMPLE_RATE = 24_000;
 /** 60 ms of speech per input character. */

@@ -1,13 +1,13 @@
 /** Checks of the test equipment itself: the local OpenAI server as the real SDK sees it. */
-import OpenAI, { toFile, type ClientOptions } from 'openai';
+import OpenAI, { type ClientOptions, toFile } from 'openai';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { extractedMemorySchema } from '../../src/memory/extraction/extractor.js';
 import { SPEECH_MS_PER_CHAR, SPEECH_SAMPLE_RATE } from './openai-media.js';
 import {
+  type OpenAIServer,
   createSelfSignedCertificate,
   startOpenAIServer,
-  type OpenAIServer,
 } from './openai-server.js';
 
 let server: OpenAIServer;

@@ -4,18 +4,18 @@
  * latency and faults, and server-side connection counts. The real OpenAI cannot run here.
  */
 import {
-  createServer as createHttpServer,
   type IncomingMessage,
   type ServerResponse,
+  createServer as createHttpServer,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  defaultChatResponder,
   type ChatHandler,
   type ChatReply,
   type ChatRequestBody,
+  defaultChatResponder,
 } from './openai-chat-responder.js';
 import {
   multipartFileSize,
@@ -24,11 +24,11 @@ import {
   sendTranscription,
 } from './openai-media.js';
 import {
+  KEEP_ALIVE,
   chatChunks,
   chatCompletion,
   errorBody,
   gone,
-  KEEP_ALIVE,
   parseJson,
   readBody,
   sendJson,

@@ -4,13 +4,13 @@
  * switched to by `authenticator`, HS256 JWT keys with a `role` claim, and a small gateway that
  * maps `/rest/v1/*` to PostgREST's root. supabase-js pointed at `url` talks to it as to Supabase.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { type Server, createServer, request } from 'node:http';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import type { TestPostgres } from './postgres.js';
 
 const JWT_SECRET = 'postgrest-test-jwt-secret-at-least-32-characters';

@@ -2,14 +2,14 @@
  * The assistant in text mode (the real AgentSession, no room) on a pool that talks to the local
  * OpenAI server: asked about the pool, it calls the tool and says the tool's summary.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { voice } from '@livekit/agents';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssistant } from '../../src/call/assistant.js';
 import type { Config } from '../../src/config/config.js';
 import { ConnectionPool } from '../../src/pool/index.js';
 import { runTurn, startTextSession } from '../support/agent-harness.js';
 import { TEST_SECRETS, testConfig } from '../support/config.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 let server: OpenAIServer;
 let config: Config;

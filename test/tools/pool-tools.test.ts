@@ -1,10 +1,10 @@
 /** The operator's voice tools and the sentences they speak. */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConnectionPool, type PoolStats, type ServiceHealth } from '../../src/pool/index.js';
-import { createPoolTools } from '../../src/tools/pool-tools.js';
 import { describeCleanup, describePoolStats } from '../../src/tools/pool-summary.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+import { createPoolTools } from '../../src/tools/pool-tools.js';
 import { TEST_SECRETS, testConfig } from '../support/config.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 import { toolOptions } from '../support/tool-options.js';
 
 const health = (status: ServiceHealth['status'], lastError?: string): ServiceHealth => ({

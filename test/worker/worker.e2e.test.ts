@@ -2,33 +2,33 @@
  * The built worker (`node dist/agent.js start`), spawned as a user runs it, against the local
  * LiveKit worker-protocol server and the local OpenAI server. Run `npm run build` first (CI does).
  */
+import { RegisterWorkerRequest, WorkerMessage, WorkerPing } from '@livekit/protocol';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegisterWorkerRequest, WorkerMessage, WorkerPing } from '@livekit/protocol';
 import { WebSocket } from 'ws';
+import { processIsAlive } from '../../src/lib/process-alive.js';
 import { TEST_SECRETS } from '../support/config.js';
+import { eventually } from '../support/eventually.js';
 import {
-  closedPort,
-  startLiveKitServer,
-  WorkerStatus,
   type Dispatch,
   type LiveKitServer,
+  WorkerStatus,
+  closedPort,
+  startLiveKitServer,
 } from '../support/livekit-server.js';
-import { eventually } from '../support/eventually.js';
-import { processIsAlive } from '../../src/lib/process-alive.js';
 import { signToken } from '../support/livekit-token.js';
-import { startOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 import {
+  type LogLine,
+  type WorkerProcess,
   builtEntry,
   freePort,
   groupMembers,
   startWorker,
-  type LogLine,
-  type WorkerProcess,
 } from '../support/worker-process.js';
 
 const AGENT_NAME = 'e2e-memory-agent';

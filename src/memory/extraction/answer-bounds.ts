@@ -2,8 +2,8 @@
  * One LLM answer cannot flood a caller's memory: it keeps at most a few items per turn of input
  * and a fixed number per answer, who the caller is first, then the most confident.
  */
-import { identityRank } from './identity-first.js';
 import type { MemoryInput } from '../../store/memory-store.js';
+import { identityRank } from './identity-first.js';
 
 /** Most items kept from one extraction answer, however many turns it covers. */
 export const MAX_ITEMS_PER_ANSWER = 20;

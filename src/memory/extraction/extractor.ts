@@ -3,16 +3,20 @@
  * limit, each bounded by a timeout and retried with backoff on 429/5xx/timeouts; identical calls
  * in flight are coalesced and their results cached for a while.
  */
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { createHash } from 'node:crypto';
 import type OpenAI from 'openai';
 import pLimit, { type LimitFunction } from 'p-limit';
 import pRetry, { AbortError } from 'p-retry';
 import pTimeout from 'p-timeout';
 import { z } from 'zod';
-import { countDrop, dropReasonOf, type DropCounts } from './dropped-items.js';
+import {
+  MEMORY_CATEGORIES,
+  type MemoryInput,
+  type StoredMemory,
+} from '../../store/memory-store.js';
 import type { Turn } from '../outbox/outbox.js';
-import { MEMORY_CATEGORIES, type MemoryInput, type StoredMemory } from '../../store/memory-store.js';
+import { type DropCounts, countDrop, dropReasonOf } from './dropped-items.js';
 
 export const MAX_VALUE_LENGTH = 300;
 

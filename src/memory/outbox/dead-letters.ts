@@ -3,15 +3,15 @@
  * and the way back: well-formed entries return to the outbox, unclaimed, and the next job process
  * replays them; malformed ones stay, each with the reason it cannot go back.
  */
-import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DEAD_LETTER_FOLDER,
   DEAD_LETTER_NAME,
-  REASON_SUFFIX,
   type DeadLetterReason,
+  REASON_SUFFIX,
 } from './dead-letter-folder.js';
-import { parseEntry, type EntryKind, type OutboxEntry } from './outbox-entries.js';
+import { type EntryKind, type OutboxEntry, parseEntry } from './outbox-entries.js';
 import { isMissing, readCapped, syncDirectory, writeFileDurably } from './outbox-files.js';
 import { MAX_ENTRY_BYTES } from './outbox.js';
 

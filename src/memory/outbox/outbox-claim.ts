@@ -5,7 +5,7 @@
  */
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseEntry, type EntryKind, type OutboxEntry } from './outbox-entries.js';
+import { type EntryKind, type OutboxEntry, parseEntry } from './outbox-entries.js';
 import { errorCode, isMissing, readCapped } from './outbox-files.js';
 
 export type ClaimOutcome =

@@ -6,14 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LatencyWindow, type Percentiles } from '../../lib/latency-window.js';
+import type { MemoryInput, StoredMemory } from '../../store/memory-store.js';
 import { boundAnswer } from '../extraction/answer-bounds.js';
-import type { BatchWriter } from './batch-writer.js';
-import { addDrops, countDrop, totalDrops, type DropCounts } from '../extraction/dropped-items.js';
-import { ExtractionTriage, type ExtractionHealth } from '../extraction/extraction-triage.js';
+import { type DropCounts, addDrops, countDrop, totalDrops } from '../extraction/dropped-items.js';
+import { type ExtractionHealth, ExtractionTriage } from '../extraction/extraction-triage.js';
 import type { PendingBatch, Turn } from '../outbox/outbox.js';
+import type { BatchWriter } from './batch-writer.js';
 import type { ProcessorContext } from './processor-context.js';
 import type { RetryTimer } from './retry-timer.js';
-import type { MemoryInput, StoredMemory } from '../../store/memory-store.js';
 
 export class BatchExtraction {
   readonly #ctx: ProcessorContext;

@@ -4,11 +4,11 @@
  * store refuses for good is set aside; a batch forgotten after it was heard is never stored.
  */
 import { describeError } from '../../lib/redact.js';
+import { type MemoryInput, MemoryStoreError, type SaveResult } from '../../store/memory-store.js';
 import type { PendingBatch } from '../outbox/outbox.js';
 import type { ProcessorContext } from './processor-context.js';
 import type { RetryTimer } from './retry-timer.js';
 import type { SaveNowOutcome } from './save-now-outcome.js';
-import { MemoryStoreError, type MemoryInput, type SaveResult } from '../../store/memory-store.js';
 
 export class BatchWriter {
   readonly #ctx: ProcessorContext;

@@ -3,7 +3,7 @@
  * on it: counted each time, logged once per kind of problem (never the identity itself).
  */
 import type { Logger } from '../../lib/logger.js';
-import { checkCallerIdentity, type IdentityProblem } from './caller-identity.js';
+import { type IdentityProblem, checkCallerIdentity } from './caller-identity.js';
 import type { ProcessorCounters } from './memory-stats.js';
 
 export class IdentityGate {

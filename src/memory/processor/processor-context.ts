@@ -3,13 +3,13 @@
  * counters behind `stats()`, where faults go, the forget fence and the callers' memories.
  */
 import type { Logger } from '../../lib/logger.js';
-import { CallerMemories } from './caller-memories.js';
+import type { MemoryInput, MemoryStore, SaveResult } from '../../store/memory-store.js';
 import type { MemoryExtractor } from '../extraction/extractor.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { CallerMemories } from './caller-memories.js';
 import { FaultLog } from './fault-log.js';
 import { ForgetFence } from './forget-fence.js';
-import { newCounters, type ProcessorCounters } from './memory-stats.js';
-import type { Outbox } from '../outbox/outbox.js';
-import type { MemoryInput, MemoryStore, SaveResult } from '../../store/memory-store.js';
+import { type ProcessorCounters, newCounters } from './memory-stats.js';
 
 /** The processor's options with every default applied. */
 export interface ProcessorSettings {

@@ -10,20 +10,30 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../lib/logger.js';
+import type {
+  MemoryInput,
+  MemoryStore,
+  SaveResult,
+  StoredMemory,
+} from '../../store/memory-store.js';
+import type { ExtractionHealth } from '../extraction/extraction-triage.js';
+import type { MemoryExtractor } from '../extraction/extractor.js';
+import {
+  DEFAULT_LEASE_TTL_MS,
+  type Outbox,
+  type PendingBatch,
+  type Turn,
+} from '../outbox/outbox.js';
 import { BatchExtraction } from './batch-extraction.js';
 import { BatchWriter } from './batch-writer.js';
-import type { ExtractionHealth } from '../extraction/extraction-triage.js';
 import { ExtractionLoop } from './extraction-loop.js';
-import type { MemoryExtractor } from '../extraction/extractor.js';
 import { IdentityGate } from './identity-gate.js';
-import { memoryStats, type MemoryStats } from './memory-stats.js';
-import { DEFAULT_LEASE_TTL_MS, type Outbox, type PendingBatch, type Turn } from '../outbox/outbox.js';
+import { type MemoryStats, memoryStats } from './memory-stats.js';
 import { OutboxAdoption } from './outbox-adoption.js';
-import { createProcessorContext, type ProcessorContext } from './processor-context.js';
+import { type ProcessorContext, createProcessorContext } from './processor-context.js';
 import { RetryTimer } from './retry-timer.js';
 import type { SaveNowOutcome } from './save-now-outcome.js';
 import { TurnQueues } from './turn-queues.js';
-import type { MemoryInput, MemoryStore, SaveResult, StoredMemory } from '../../store/memory-store.js';
 
 export interface MemoryProcessorOptions {
   store: MemoryStore;

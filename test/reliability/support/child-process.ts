@@ -1,5 +1,5 @@
 /** Runs `memory-child.ts` as a real OS process and follows what it says. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('./memory-child.ts', import.meta.url));

@@ -3,16 +3,13 @@
  * any store: the memory fixture's `process()` is tied to its own Postgres, these tests also need
  * Supabase through PostgREST, a Postgres they stop and start, and a server that never answers.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { type Server, type Socket, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../../../src/config/config.js';
-import {
-  createMemoryServices,
-  type MemoryServices,
-} from '../../../src/memory/memory-services.js';
 import type { Logger } from '../../../src/lib/logger.js';
-import type { MemoryAndGreetingStore } from '../../../src/store/memory-store.js';
+import { type MemoryServices, createMemoryServices } from '../../../src/memory/memory-services.js';
 import { ConnectionPool } from '../../../src/pool/connection-pool.js';
+import type { MemoryAndGreetingStore } from '../../../src/store/memory-store.js';
 import type { ProcessUnderTest } from '../../support/memory-fixture.js';
 import { SwitchableStore } from '../../support/switchable-store.js';
 

@@ -5,10 +5,10 @@
  * superseded row: duplicates become visible in the rows instead of being absorbed as "unchanged".
  */
 import {
-  defaultChatResponder,
   type ChatHandler,
   type ChatReply,
   type ChatRequestBody,
+  defaultChatResponder,
 } from '../../support/openai-chat-responder.js';
 
 export interface SerialExtraction {

@@ -4,9 +4,9 @@
  * hang-up (session closed, then the call's end: drain, next greeting).
  */
 import { voice } from '@livekit/agents';
-import { openCall, type CallerCall } from '../../../src/call/caller-call.js';
-import type { Logger } from '../../../src/lib/logger.js';
+import { type CallerCall, openCall } from '../../../src/call/caller-call.js';
 import { createAgentSession } from '../../../src/call/voice-pipeline.js';
+import type { Logger } from '../../../src/lib/logger.js';
 import type { ProcessUnderTest } from '../../support/memory-fixture.js';
 
 export interface TextCall {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  checkGreeting,
   GENERIC_GREETING,
   MAX_GREETING_LENGTH,
   NEW_CALLER_GREETING,
+  checkGreeting,
   rememberedName,
   templateGreeting,
 } from '../../../src/greeting/greeting-text.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeError, redact, REDACTED, redactUrl } from '../../../src/lib/redact.js';
+import { REDACTED, describeError, redact, redactUrl } from '../../../src/lib/redact.js';
 
 describe('redact', () => {
   it('removes known secrets and secret-shaped text', () => {

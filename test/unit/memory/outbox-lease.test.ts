@@ -8,8 +8,8 @@ import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_LEASE_TTL_MS, Outbox, type Turn } from '../../../src/memory/outbox/outbox.js';
 import type { Logger } from '../../../src/lib/logger.js';
+import { DEFAULT_LEASE_TTL_MS, Outbox, type Turn } from '../../../src/memory/outbox/outbox.js';
 
 let dir: string;
 const outboxes: Outbox[] = [];

@@ -4,12 +4,12 @@
  * never reach the processor or be read again, while the valid caller's entries are claimed.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Outbox, type PendingBatch, type Turn } from '../../../src/memory/outbox/outbox.js';
 import type { Logger } from '../../../src/lib/logger.js';
+import { Outbox, type PendingBatch, type Turn } from '../../../src/memory/outbox/outbox.js';
 
 /** What a caller said: it must never appear in a log line or a reason. */
 const CALLER_TEXT = 'my-private-words-7c1e';
