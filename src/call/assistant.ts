@@ -28,6 +28,12 @@ export interface AssistantOptions {
   memoryTools?: ReturnType<typeof createMemoryTools>;
 }
 
+/**
+ * Builds the assistant a session runs: the base instructions, the memory instructions when the
+ * caller has memory tools, the caller's context, and the tools.
+ * @param options the pool (for the pool tools), context text, and the caller's memory tools
+ * @returns a framework `voice.Agent`, ready for `session.start({ agent })`
+ */
 export function createAssistant({
   pool,
   context,

@@ -72,9 +72,8 @@ function callWithoutMemory(pool: ConnectionPool, userId: string): CallerCall {
  * blank, control characters, too long) is refused here, logged once: the call goes on without
  * memory, and no LLM call or store round trip is spent on it.
  * @param options the process's pool, config and memory services; the caller's identity
- * @returns the call, ready to attach to a session
+ * @returns the call, ready to attach to a session; never rejects (a failing store means no memory)
  */
-
 export async function openCall({
   pool,
   config,

@@ -13,6 +13,7 @@ export class TurnCollector {
   #user: string[] = [];
   #assistant: string[] = [];
 
+  /** @param onTurn called once per finished turn, synchronously: keep it cheap (enqueue). */
   constructor(private readonly onTurn: (turn: FinishedTurn) => void) {}
 
   /** Subscribes to the session; returns the unsubscribe function. */
@@ -25,6 +26,12 @@ export class TurnCollector {
     return () => session.off(voice.AgentSessionEventTypes.ConversationItemAdded, listener);
   }
 
+  /**
+   * One message of the conversation, in order. A turn ends at the assistant's reply, or when the
+   * caller speaks again before one.
+   * @param role `user` or `assistant` (others are ignored)
+   * @param text the message's text; blank text is ignored
+   */
   add(role: string, text: string): void {
     if (text.trim() === '') return;
     if (role === 'user') {

@@ -11,6 +11,12 @@ export interface VoicePipeline {
   tts: openai.TTS;
 }
 
+/**
+ * The session's models, built on the pool's OpenAI client (no SDK retries: the framework retries).
+ * @param pool the process's connection pool
+ * @param config models, voice and the API key (the realtime STT path opens its own socket)
+ * @returns the STT, LLM and TTS to hand to an `AgentSession`
+ */
 export function createVoicePipeline(pool: ConnectionPool, config: Config): VoicePipeline {
   const client = pool.openai;
   return {
@@ -30,6 +36,14 @@ type SessionOptions = ConstructorParameters<typeof voice.AgentSession>[0];
 /** What a caller of `createAgentSession` replaces; `undefined` removes a part (e.g. no STT in text mode). */
 export type AgentSessionOverrides = { [K in keyof SessionOptions]?: SessionOptions[K] | undefined };
 
+/**
+ * The one session builder production and tests share: the voice pipeline, plus a listener that
+ * logs model errors so the framework retries the recoverable ones.
+ * @param pool the process's connection pool
+ * @param config the validated configuration
+ * @param overrides options replacing the pipeline's (a test's audio I/O; text mode's `stt: undefined`)
+ * @returns a session, not started
+ */
 export function createAgentSession(
   pool: ConnectionPool,
   config: Config,

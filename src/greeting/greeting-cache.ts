@@ -56,7 +56,13 @@ export class GreetingCache {
     });
   }
 
-  /** Looks in process memory, then in the store (which then fills process memory). */
+  /**
+   * Looks in process memory, then in the store (which then fills process memory).
+   * @param userId the caller's identity
+   * @returns the greeting (possibly stale: due a refresh, still usable), or undefined when none
+   *   is stored or it expired
+   * @throws what the store throws; the greeting service treats that as a miss
+   */
   async get(userId: string): Promise<CachedGreeting | undefined> {
     const key = this.#key(userId);
     const status: LRUCache.Status<string, Entry> = {};
@@ -84,6 +90,12 @@ export class GreetingCache {
     return { text: stored.text, stale: stored.stale, level: 'store' };
   }
 
+  /**
+   * Stores a caller's next greeting at both levels, with the cache's TTL.
+   * @param userId the caller's identity
+   * @param text a greeting that passed `checkGreeting`
+   * @throws what the store throws (process memory is set already)
+   */
   async set(userId: string, text: string): Promise<void> {
     this.#lru.set(this.#key(userId), { text, stale: false });
     await this.#store?.putGreeting(this.#agent, userId, text, Math.ceil(this.#ttlMs / 1000));
@@ -92,6 +104,9 @@ export class GreetingCache {
   /**
    * One caller, this agent, or everything. `markStale` keeps greetings usable until refreshed
    * (memories changed); without it they are deleted (the caller asked to be forgotten).
+   * @param scope `userId` (one caller) or all of this agent's; `allAgents` for every agent's;
+   *   `localOnly` touches process memory alone (the store marked its row in the same round trip)
+   * @returns rows affected in the store (0 when `localOnly`)
    */
   async invalidate(
     scope: { userId?: string; allAgents?: boolean; markStale?: boolean; localOnly?: boolean } = {},

@@ -26,7 +26,12 @@ export class GreetingGenerator {
     private readonly options: GreetingGeneratorOptions,
   ) {}
 
-  /** Throws when the LLM fails or its answer does not pass the check. */
+  /**
+   * One LLM call, bounded by the generator's timeout.
+   * @param memories the caller's current memories
+   * @returns a greeting that passed `checkGreeting`
+   * @throws when the LLM fails or times out, or its answer does not pass the check
+   */
   async generate(memories: readonly StoredMemory[]): Promise<string> {
     this.calls++;
     const controller = new AbortController();

@@ -47,6 +47,14 @@ export class GreetingService {
     return this.options.cache;
   }
 
+  /**
+   * The greeting to say on entry, within the budget: the prepared one (even stale), else a
+   * template from the memories, else the new-caller one; past the budget, the generic greeting.
+   * Never waits on an LLM. A stale or missing greeting is refreshed in the background.
+   * @param userId the caller's identity
+   * @param memories the caller's memories, loading in parallel
+   * @returns the text, where it came from, and how long choosing it took; never rejects
+   */
   async greet(userId: string, memories: Promise<readonly StoredMemory[]>): Promise<Greeting> {
     const started = performance.now();
     const cached = this.options.cache.get(userId).catch(() => undefined);

@@ -11,6 +11,11 @@ export class LatencyWindow {
   #cached: Percentiles | undefined;
   #cachedUntil = 0;
 
+  /**
+   * @param windowMs samples older than this are dropped
+   * @param maxSamples the oldest samples go first past this many
+   * @param now the clock (tests move it)
+   */
   constructor(
     private readonly windowMs = 5 * 60_000,
     private readonly maxSamples = 2_048,

@@ -11,6 +11,11 @@ const SECRET_SHAPES: readonly RegExp[] = [
 
 export const REDACTED = '[redacted]';
 
+/**
+ * @param text anything bound for a log line, stats or speech
+ * @param secrets the known secret values (`secretsOf(config)`); values under 4 characters are ignored
+ * @returns the text with every secret and secret-shaped value replaced by {@link REDACTED}
+ */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const secret of secrets) {
@@ -36,7 +41,12 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** A short, secret-free description of an error and its cause chain. */
+/**
+ * A short, secret-free description of an error and its cause chain.
+ * @param error anything thrown
+ * @param secrets the known secret values
+ * @returns `Name: message (cause: …)`, redacted
+ */
 export function describeError(error: unknown, secrets: readonly string[] = []): string {
   const parts: string[] = [];
   let current: unknown = error;

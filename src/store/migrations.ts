@@ -8,7 +8,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Sql } from 'postgres';
 
-/** The project's migrations folder, from `src/memory/` and from `dist/memory/` alike. */
+/** The project's migrations folder, from `src/store/` and from `dist/store/` alike. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../supabase/migrations/', import.meta.url));
 
 const LOCK_KEY = 0x6d656d6f; // "memo"
@@ -19,6 +19,10 @@ export interface Migration {
   checksum: string;
 }
 
+/**
+ * @param dir the migrations folder
+ * @returns every `.sql` file in it, in name order, with its checksum
+ */
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
   const names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
   return Promise.all(
@@ -38,7 +42,14 @@ export class MigrationChecksumError extends Error {
   }
 }
 
-/** Returns the names of the migrations applied by this call. */
+/**
+ * Applies the pending migrations in name order, each once, under an advisory lock (workers
+ * starting together wait for one another).
+ * @param sql a connection to the database
+ * @param dir the migrations folder
+ * @returns the names applied now (empty when none was pending)
+ * @throws {@link MigrationChecksumError} when an applied migration's file has changed since
+ */
 export async function applyMigrations(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await readMigrations(dir);
   return sql.begin(async (tx) => {

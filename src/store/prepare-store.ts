@@ -22,6 +22,16 @@ export type PreparedStore =
   | { kind: 'embedded'; port: number; reused: boolean; pid?: number | undefined }
   | { kind: 'none'; reason: string };
 
+/**
+ * Run once by the main worker process, before any job process is forked: checks Supabase's
+ * schema, or applies migrations to `DATABASE_URL`, or starts the embedded Postgres and sets
+ * `DATABASE_URL` in `env` for the job processes. A store that cannot be prepared is logged and
+ * reported as `none`: the worker still serves calls, without memory.
+ * @param config the validated configuration
+ * @param logger where the outcome is logged (never a credential)
+ * @param env the environment job processes inherit
+ * @returns what was prepared
+ */
 export async function prepareMemoryStore(
   config: Config,
   logger: Logger,

@@ -9,6 +9,13 @@ export interface PoolToolsOptions {
   now?: () => number;
 }
 
+/**
+ * The operator's voice tools. Their answers are built from `pool.stats()` and never hold a
+ * secret or a credential-bearing URL.
+ * @param pool the process's connection pool
+ * @param options how often cleanup may run (a burst runs one), and a clock
+ * @returns `getConnectionPoolStats` and `cleanupConnectionPool`
+ */
 export function createPoolTools(pool: ConnectionPool, options: PoolToolsOptions = {}) {
   const cleanupIntervalMs = options.cleanupIntervalMs ?? 30_000;
   const now = options.now ?? Date.now;

@@ -53,7 +53,11 @@ export async function buildProcessResources(
   return { pool, services };
 }
 
-/** Runs before any job reaches this process: the pool is built off the call's critical path. */
+/**
+ * The framework's `prewarm`: runs before any job reaches this process, so the pool is built off
+ * the call's critical path. Never rejects: a failed prewarm leaves `entry` to build what is missing.
+ * @param proc the framework's job process; the pool and services go into `proc.userData`
+ */
 export async function prewarmJobProcess(proc: JobProcess<JobProcessData>): Promise<void> {
   const logger = log().child({ component: 'prewarm' });
   try {
@@ -73,6 +77,13 @@ export async function prewarmJobProcess(proc: JobProcess<JobProcessData>): Promi
   }
 }
 
+/**
+ * The framework's `entry`: serves one room. The caller is the first participant; their identity
+ * (from the signed token) keys their memories. The pool and memory are closed by the shutdown
+ * callback, on every ending (hang-up, failure, drain).
+ * @param ctx the framework's job context; `ctx.proc.userData` holds what prewarm built
+ * @returns once the session has started and the greeting is queued (the job runs on after)
+ */
 export async function runJob(ctx: JobContext<JobProcessData>): Promise<void> {
   const entryAt = Date.now();
   const logger = log().child({ component: 'job', room: ctx.job.room?.name, job: ctx.job.id });

@@ -12,6 +12,13 @@ import { reapChildrenOnExit } from './reap-children.js';
 
 const COMMANDS_THAT_CONNECT = new Set(['start', 'dev', 'connect']);
 
+/**
+ * The main process: `start`, `dev` and `connect` check the configuration (one clear error, exit
+ * 1), prepare the memory store, then hand over to the framework's CLI; other commands go
+ * straight to the CLI.
+ * @param agentPath the agent module's file (the framework imports it in every job process)
+ * @param argv the command line (`node dist/agent.js <command>`)
+ */
 export async function runWorker(
   agentPath: string,
   argv: readonly string[] = process.argv,
