@@ -6,7 +6,7 @@
 import { llm } from '@livekit/agents';
 import pTimeout, { TimeoutError } from 'p-timeout';
 import { z } from 'zod';
-import { MAX_VALUE_LENGTH, extractedMemorySchema } from '../memory/extraction/extractor.js';
+import { MAX_VALUE_LENGTH, extractedMemorySchema } from '../memory/extraction/extraction-prompt.js';
 import { MEMORY_LOAD_LIMIT, memoriesForSpeech } from '../memory/memory-prompt.js';
 import type { MemoryProcessor } from '../memory/processor/processor.js';
 import type { SaveNowOutcome } from '../memory/processor/save-now-outcome.js';

@@ -2,7 +2,7 @@
 import OpenAI, { type ClientOptions, toFile } from 'openai';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { extractedMemorySchema } from '../../src/memory/extraction/extractor.js';
+import { extractedMemorySchema } from '../../src/memory/extraction/extraction-prompt.js';
 import { SPEECH_MS_PER_CHAR, SPEECH_SAMPLE_RATE } from './openai-media.js';
 import {
   type OpenAIServer,

@@ -9,7 +9,7 @@
  * set aside.
  */
 import { LRUCache } from 'lru-cache';
-import { ExtractionError } from './extractor.js';
+import { ExtractionError } from './extraction-error.js';
 
 export type FailureVerdict = 'service' | 'input' | 'suspect';
 

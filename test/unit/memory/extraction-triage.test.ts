@@ -1,10 +1,10 @@
 /** Whose fault an extraction failure is, and when a batch is set aside rather than kept. */
 import { describe, expect, it } from 'vitest';
+import { ExtractionError } from '../../../src/memory/extraction/extraction-error.js';
 import {
   ExtractionTriage,
   judgeFailure,
 } from '../../../src/memory/extraction/extraction-triage.js';
-import { ExtractionError } from '../../../src/memory/extraction/extractor.js';
 
 const http = (status: number, reason: ExtractionError['reason']) =>
   new ExtractionError(`memory extraction failed: HTTP ${status}`, reason, { status });
