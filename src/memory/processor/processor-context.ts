@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../../lib/logger.js';
 import type { MemoryInput, MemoryStore, SaveResult } from '../../store/memory-store.js';
-import type { MemoryExtractor } from '../extraction/extractor.js';
+import type { Extractor } from '../extraction/extractor.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { CallerMemories } from './caller-memories.js';
 import { FaultLog } from './fault-log.js';
@@ -14,7 +14,7 @@ import { type ProcessorCounters, newCounters } from './memory-stats.js';
 /** The processor's options with every default applied. */
 export interface ProcessorSettings {
   readonly store: MemoryStore;
-  readonly extractor: MemoryExtractor;
+  readonly extractor: Extractor;
   readonly outbox: Outbox;
   readonly logger: Logger | undefined;
   readonly onStored:

@@ -4,100 +4,55 @@
  * the LLM, compared with what is remembered (add / update / no-op), and each batch is written
  * with one `save_memories` call. Whatever cannot be stored now stays in the outbox for later.
  *
- * This file is the public face; the work is done by its parts: `TurnQueues` (turns waiting per
- * caller), `ExtractionLoop` (when they are extracted), `BatchExtraction` (one batch through the
- * LLM), `BatchWriter` (batches into the store) and `OutboxAdoption` (entries taken back from disk).
+ * This file is the public face; the work is done by its parts: `TurnIntake` (turns coming in),
+ * `TurnQueues` (turns waiting per caller), `ExtractionLoop` (when they are extracted),
+ * `BatchExtraction` (one batch through the LLM), `BatchWriter` (batches into the store),
+ * `CallerRequests` (remember now, forget), `OutboxAdoption` and `OrphanWatch` (entries taken
+ * back from disk) and `drainWithin` (the end of a session).
  */
-import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../lib/logger.js';
-import type {
-  MemoryInput,
-  MemoryStore,
-  SaveResult,
-  StoredMemory,
-} from '../../store/memory-store.js';
+import type { MemoryInput, StoredMemory } from '../../store/memory-store.js';
 import type { ExtractionHealth } from '../extraction/extraction-triage.js';
-import type { MemoryExtractor } from '../extraction/extractor.js';
-import {
-  DEFAULT_LEASE_TTL_MS,
-  type Outbox,
-  type PendingBatch,
-  type Turn,
-} from '../outbox/outbox.js';
+import type { Turn } from '../outbox/outbox.js';
 import { BatchExtraction } from './batch-extraction.js';
 import { BatchWriter } from './batch-writer.js';
+import { CallerRequests } from './caller-requests.js';
 import { ExtractionLoop } from './extraction-loop.js';
 import { IdentityGate } from './identity-gate.js';
 import { type MemoryStats, memoryStats } from './memory-stats.js';
+import { OrphanWatch } from './orphan-watch.js';
 import { OutboxAdoption } from './outbox-adoption.js';
 import { type ProcessorContext, createProcessorContext } from './processor-context.js';
+import { type DrainReport, drainWithin } from './processor-drain.js';
+import { type MemoryProcessorOptions, settingsOf } from './processor-options.js';
 import { RetryTimer } from './retry-timer.js';
 import type { SaveNowOutcome } from './save-now-outcome.js';
+import { type HeardTurn, TurnIntake } from './turn-intake.js';
 import { TurnQueues } from './turn-queues.js';
 
-export interface MemoryProcessorOptions {
-  store: MemoryStore;
-  extractor: MemoryExtractor;
-  outbox: Outbox;
-  logger?: Logger;
-  /** Turns per extraction call. */
-  batchSize?: number;
-  /** How long a partial batch waits for more turns. */
-  batchDelayMs?: number;
-  /** Turns held in memory; beyond it turns go to the outbox only and are picked up later. */
-  maxQueuedTurns?: number;
-  /**
-   * Extracted batches held in memory for the store; beyond it no more turns are extracted until
-   * the store takes some (the turns wait in their queue, then on disk).
-   */
-  maxPendingBatches?: number;
-  /** Called after a batch is stored (e.g. to refresh the caller's greeting). */
-  onStored?: (userId: string, result: SaveResult, items: readonly MemoryInput[]) => void;
-  secrets?: readonly string[];
-}
-
-export interface DrainReport {
-  drained: boolean;
-  /** Entries left in the outbox for the next process. */
-  left: number;
-  elapsedMs: number;
-}
-
-/** Defined beside the counters it reports. */
+/** Defined beside what they describe. */
 export type { MemoryStats } from './memory-stats.js';
+export type { DrainReport } from './processor-drain.js';
+export type { MemoryProcessorOptions } from './processor-options.js';
 
 export class MemoryProcessor {
   readonly #ctx: ProcessorContext;
   readonly #queues = new TurnQueues();
-  /** Outbox writes of enqueued turns not yet finished (`settled` waits for them). */
-  readonly #writes = new Set<Promise<void>>();
-  /** An identity the store cannot key is refused before an LLM call is spent on it. */
-  readonly #identities: IdentityGate;
   readonly #storeRetry: RetryTimer;
   readonly #extractionRetry: RetryTimer;
   readonly #writer: BatchWriter;
   readonly #extraction: BatchExtraction;
   readonly #adoption: OutboxAdoption;
   readonly #loop: ExtractionLoop;
+  readonly #intake: TurnIntake;
+  readonly #requests: CallerRequests;
+  readonly #orphanWatch: OrphanWatch;
   #closed = false;
-  /** After the first replay: looks for orphans again every lease TTL. */
-  #orphanWatch: NodeJS.Timeout | undefined;
 
   /** @param options defaults apply per field: an `undefined` field keeps its default */
   constructor(options: MemoryProcessorOptions) {
-    this.#ctx = createProcessorContext({
-      store: options.store,
-      extractor: options.extractor,
-      outbox: options.outbox,
-      logger: options.logger,
-      onStored: options.onStored,
-      batchSize: options.batchSize ?? 8,
-      batchDelayMs: options.batchDelayMs ?? 1_500,
-      maxQueuedTurns: options.maxQueuedTurns ?? 500,
-      maxPendingBatches: options.maxPendingBatches ?? 100,
-      secrets: options.secrets ?? [],
-    });
-    this.#identities = new IdentityGate(this.#ctx.settings.logger, this.#ctx.counters);
+    this.#ctx = createProcessorContext(settingsOf(options));
+    // An identity the store cannot key is refused before an LLM call is spent on it.
+    const identities = new IdentityGate(this.#ctx.settings.logger, this.#ctx.counters);
     const failed = (error: unknown) =>
       this.#ctx.faults.report('background', 'memory retry failed', error);
     this.#storeRetry = new RetryTimer(() => this.#writer.store(), failed);
@@ -117,31 +72,36 @@ export class MemoryProcessor {
       adoption: this.#adoption,
       retry: this.#extractionRetry,
     });
+    const queues = this.#queues;
+    this.#intake = new TurnIntake(this.#ctx, {
+      identities,
+      queues,
+      adoption: this.#adoption,
+      loop: this.#loop,
+    });
+    this.#requests = new CallerRequests(this.#ctx, { identities, queues, writer: this.#writer });
+    this.#orphanWatch = new OrphanWatch(this.#ctx, this.#adoption, () => this.flush());
   }
 
-  /** What is remembered about a caller already (loaded at session start): spares a round trip. */
+  /**
+   * What is remembered about a caller already (loaded at session start): spares a round trip.
+   * @param userId the caller
+   * @param memories what the store holds for the caller
+   */
   prime(userId: string, memories: readonly StoredMemory[]): void {
     this.#ctx.memories.prime(userId, memories);
   }
 
-  /** Queues a finished turn and returns at once; the turn is durable once `settled()` resolves. */
-  enqueue(input: { userId: string; userText: string; assistantText: string }): Turn | undefined {
+  /**
+   * Queues a finished turn and returns at once; the turn is durable once `settled()` resolves.
+   * @param input the caller and what each side said
+   * @returns the turn as queued, or undefined when there is nothing to keep (an identity the
+   *   store cannot key, or nothing said by the caller)
+   * @throws {@link Error} once the processor is drained (closed)
+   */
+  enqueue(input: HeardTurn): Turn | undefined {
     if (this.#closed) throw new Error('memory processor is closed');
-    if (!this.#identities.admits(input.userId)) return undefined;
-    const userText = input.userText.trim();
-    if (userText === '') return undefined; // nothing the caller said, nothing to remember
-    const turn: Turn = { id: randomUUID(), at: new Date().toISOString(), ...input, userText };
-    const { outbox, maxQueuedTurns } = this.#ctx.settings;
-    if (this.queuedTurns() >= maxQueuedTurns) {
-      // Backpressure: keep it on disk only; it is replayed when the queue has room again.
-      this.#adoption.spilled();
-      this.#track(outbox.addTurn(turn, { claim: false }));
-      return turn;
-    }
-    const waiting = this.#queues.push(turn);
-    this.#track(outbox.addTurn(turn));
-    this.#loop.turnQueued(turn.userId, waiting);
-    return turn;
+    return this.#intake.take(input);
   }
 
   /**
@@ -150,49 +110,30 @@ export class MemoryProcessor {
    * @param userId the caller
    * @param items the facts, validated
    * @returns what really happened: stored, pending (in the outbox), refused or forgotten
-   * @throws when the outbox cannot be written (nothing is kept then)
+   * @throws the file system's error when the outbox cannot be written (nothing is kept then)
    */
-  async saveNow(userId: string, items: readonly MemoryInput[]): Promise<SaveNowOutcome> {
-    if (!this.#identities.admits(userId)) return { status: 'refused', reason: 'identity' };
-    const batch: PendingBatch = {
-      id: randomUUID(),
-      userId,
-      turnIds: [],
-      items: [...items],
-      heardAt: new Date().toISOString(),
-    };
-    await this.#ctx.settings.outbox.addBatch(batch);
-    this.#writer.add(batch);
-    await this.#writer.store();
-    return this.#writer.outcomeOf(batch) ?? { status: 'pending' };
+  saveNow(userId: string, items: readonly MemoryInput[]): Promise<SaveNowOutcome> {
+    return this.#requests.saveNow(userId, items);
   }
 
   /**
    * After the caller asked to forget (some keys, or everything): nothing queued here may bring
-   * it back. Queued turns of a caller who is forgotten entirely are dropped.
+   * it back, extractions in flight included. Queued turns of a caller who is forgotten entirely
+   * are dropped.
    * @param userId the caller
    * @param keys the keys forgotten; none or empty = everything
-   * @throws when the outbox files of the dropped turns cannot be removed
+   * @throws the file system's error when the dropped turns' outbox files cannot be removed
    */
-  async forget(userId: string, keys?: readonly string[]): Promise<void> {
-    // A fence: what was heard before now is not stored after it, extractions in flight included.
-    this.#ctx.fence.record(userId, keys);
-    const everything = !keys || keys.length === 0;
-    const matches = (item: MemoryInput) => everything || keys.includes(item.key);
-    this.#writer.forget(userId, matches);
-    if (everything) {
-      const dropped = this.#queues.remove(userId);
-      await this.#ctx.settings.outbox.removeTurns(dropped.map((t) => t.id));
-    }
-    this.#ctx.memories.forget(userId, matches);
+  forget(userId: string, keys?: readonly string[]): Promise<void> {
+    return this.#requests.forget(userId, keys);
   }
 
   /** Resolves once every turn enqueued so far is on disk. */
-  async settled(): Promise<void> {
-    await Promise.all([...this.#writes]);
+  settled(): Promise<void> {
+    return this.#intake.settled();
   }
 
-  /** Processes everything queued now, and waits for it. */
+  /** Processes everything queued now, and waits for it. Never rejects. */
   async flush(): Promise<void> {
     this.#loop.cancelScheduledFlush();
     await this.settled();
@@ -201,45 +142,33 @@ export class MemoryProcessor {
   }
 
   /**
-   * On session end: process and store what is queued within the deadline. What is left stays in
-   * the outbox, claimed by this process; once it exits, the next process replays it.
-   * @param deadlineMs how long to keep processing
-   * @returns whether everything was stored, and what is left in the outbox
+   * On session end: process and store what is queued within the deadline, then close. What is
+   * left stays in the outbox, claimed by this process; once it exits, the next process replays
+   * it.
+   * @param deadlineMs how long to keep processing, in ms (0: gives up on the next timer tick)
+   * @returns whether everything was stored, and what is left in the outbox; never rejects
    */
-  async drain(deadlineMs: number): Promise<DrainReport> {
-    const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), deadlineMs);
+  drain(deadlineMs: number): Promise<DrainReport> {
+    return drainWithin(this.#ctx, deadlineMs, {
+      flush: () => this.flush(),
+      close: () => {
+        this.#closed = true;
+        this.#orphanWatch.stop();
+        this.#storeRetry.stop();
+        this.#extractionRetry.stop();
+      },
+      settled: () => this.settled(),
+      held: () => this.queuedTurns() + this.#writer.pending,
     });
-    const outcome = await Promise.race([this.flush().then(() => 'done' as const), deadline]);
-    clearTimeout(timer);
-    this.#closed = true;
-    clearInterval(this.#orphanWatch);
-    this.#storeRetry.stop();
-    this.#extractionRetry.stop();
-    await this.settled();
-    const { outbox, logger } = this.#ctx.settings;
-    const counters = this.#ctx.counters;
-    // What this process still holds is left too, on disk or not (a disk that is full).
-    const held = this.queuedTurns() + this.#writer.pending;
-    const left = Math.max(held, await outbox.claimed().catch(() => held));
-    counters.outboxDepth = await outbox.depth().catch(() => counters.outboxDepth);
-    const report = {
-      drained: outcome === 'done' && left === 0,
-      left,
-      elapsedMs: Math.round(performance.now() - started),
-    };
-    logger?.info(report, 'memory processor drained');
-    return report;
   }
 
   /**
-   * Takes over what dead processes left in the outbox and processes it.
+   * Takes over what dead processes left in the outbox and processes it; from then on looks for
+   * orphans again every lease TTL.
    * @returns the entries taken (0 when the outbox cannot be read; that is reported)
    */
   async replay(): Promise<number> {
-    this.#watchForOrphans();
+    if (!this.#closed) this.#orphanWatch.start();
     let entries: number;
     try {
       entries = await this.#adoption.adoptOrphans();
@@ -252,30 +181,6 @@ export class MemoryProcessor {
       await this.flush();
     }
     return entries;
-  }
-
-  /**
-   * A process killed after this one started leaves claims whose lease runs out a TTL later, and
-   * entries left on disk for want of room wait for a look: look again every lease TTL, in the
-   * background, for as long as this process runs (its timer never keeps the process alive).
-   */
-  #watchForOrphans(): void {
-    if (this.#orphanWatch || this.#closed) return;
-    this.#orphanWatch = setInterval(() => {
-      if (this.#closed) return;
-      void this.#adoption
-        .adoptOrphans()
-        .then(async (entries) => {
-          if (entries === 0) return;
-          this.#ctx.settings.logger?.info(
-            { entries },
-            'adopting outbox entries left by another process',
-          );
-          await this.flush();
-        })
-        .catch((error: unknown) => this.#ctx.outboxFailed(error));
-    }, DEFAULT_LEASE_TTL_MS);
-    this.#orphanWatch.unref();
   }
 
   /** @returns the turns waiting for extraction, across callers */
@@ -298,17 +203,8 @@ export class MemoryProcessor {
     });
   }
 
-  /** The extraction service's health, for the pool's health view. */
+  /** @returns the extraction service's health, for the pool's health view */
   extractionHealth(): ExtractionHealth {
     return this.#extraction.health();
-  }
-
-  #track(write: Promise<void>): void {
-    const tracked = write.then(
-      () => this.#ctx.faults.recovered('outbox', 'memory outbox is writable again'),
-      (error: unknown) => this.#ctx.outboxFailed(error),
-    );
-    this.#writes.add(tracked);
-    void tracked.finally(() => this.#writes.delete(tracked));
   }
 }
