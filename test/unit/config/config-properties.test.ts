@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, LOG_LEVELS, TTS_VOICES, loadConfig } from '../../../src/config/config.js';
+import { ConfigError, loadConfig } from '../../../src/config/config.js';
+import { LOG_LEVELS, TTS_VOICES } from '../../../src/config/rules.js';
 import { Prng, seed } from '../../reliability/support/prng.js';
 
 type Rule =
