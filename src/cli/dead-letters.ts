@@ -10,7 +10,8 @@
  * Prints one JSON line; never what a caller said.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, loadDotEnv } from '../config/config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { loadDotEnv } from '../config/dot-env.js';
 import { describeError } from '../lib/redact.js';
 import { outboxDirectory } from '../memory/memory-services.js';
 import { listDeadLetters, replayDeadLetters } from '../memory/outbox/dead-letters.js';

@@ -8,7 +8,9 @@
  * MEMORY_DATA_DIR, reused if a worker is running). Prints one JSON line: what was affected.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, loadDotEnv, secretsOf } from '../config/config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { loadDotEnv } from '../config/dot-env.js';
+import { secretsOf } from '../config/secrets.js';
 import { describeError } from '../lib/redact.js';
 import { createSupabaseClient } from '../pool/supabase-client.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../store/embedded-postgres.js';

@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import pTimeout from 'p-timeout';
 import type { Agent } from 'undici';
 import type { Config } from '../config/config.js';
-import { secretsOf } from '../config/config.js';
+import { secretsOf } from '../config/secrets.js';
 import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/redact.js';
 import { ConnectionAccounting, type Connector } from './connection-accounting.js';

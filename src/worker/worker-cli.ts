@@ -3,7 +3,9 @@
  * to `cli.runApp`. Every failure an operator can fix ends in one clear line, never a stack.
  */
 import { AgentServer, ServerOptions, cli, initializeLogger, log } from '@livekit/agents';
-import { type Config, ConfigError, loadConfig, loadDotEnv, secretsOf } from '../config/config.js';
+import { type Config, ConfigError, loadConfig } from '../config/config.js';
+import { loadDotEnv } from '../config/dot-env.js';
+import { secretsOf } from '../config/secrets.js';
 import { describeError, redactUrl } from '../lib/redact.js';
 import { withoutUndefined } from '../lib/without-undefined.js';
 import { prepareMemoryStore } from '../store/prepare-store.js';
