@@ -12,7 +12,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { loadDotEnv } from '../config/dot-env.js';
 import { secretsOf } from '../config/secrets.js';
 import { describeError } from '../lib/redact.js';
-import { createSupabaseClient } from '../pool/supabase-client.js';
+import { createSupabaseClient } from '../pool/supabase-service.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { PostgresMemoryStore } from '../store/postgres-store.js';
 import { SupabaseMemoryStore } from '../store/supabase-store.js';

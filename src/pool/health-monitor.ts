@@ -20,12 +20,28 @@ export interface ServiceHealth {
 }
 
 export interface HealthMonitorOptions {
+  /** Between two rounds of checks, once `start()`ed. At least 1 (the configuration: 1000 and up). */
   intervalMs: number;
+  /** One check's deadline; a check that misses it fails. At least 1. */
   timeoutMs: number;
-  /** Consecutive failures after which a service is down. */
+  /** Consecutive failures after which a service is down (before: degraded). Default 3; at least 1. */
   downAfter?: number;
+  /** Scrubbed from every recorded error message. */
   secrets?: readonly string[];
+  /**
+   * Called at `downAfter`, 2×, 4×, … consecutive failures (the pool rebuilds the client); a
+   * rejection is ignored.
+   *
+   * @param service - the failing service
+   * @param failures - its consecutive failures so far
+   */
   onPersistentFailure?: (service: string, failures: number) => void | Promise<void>;
+  /**
+   * Called when a service's status changes (healthy, degraded, down).
+   *
+   * @param service - the service
+   * @param health - its new health
+   */
   onChange?: (service: string, health: ServiceHealth) => void;
 }
 
@@ -35,14 +51,22 @@ export class HealthMonitor {
   readonly #running = new Map<string, Promise<ServiceHealth>>();
   #timer: NodeJS.Timeout | undefined;
 
+  /** @param options - interval, deadline, thresholds and what to call on failure or change */
   constructor(private readonly options: HealthMonitorOptions) {}
 
+  /**
+   * Adds a service's check, or replaces it (its health so far is kept).
+   *
+   * @param service - the name its health is kept under
+   * @param check - a cheap request; resolves when healthy, rejects (or misses the deadline) when not
+   */
   add(service: string, check: HealthCheck): void {
     this.#checks.set(service, check);
     if (!this.#health.has(service))
       this.#health.set(service, { status: 'unknown', consecutiveFailures: 0, rebuilds: 0 });
   }
 
+  /** Checks every service every `intervalMs` from now on; a second call does nothing. */
   start(): void {
     if (this.#timer) return;
     this.#timer = setInterval(() => void this.checkAll(), this.options.intervalMs);
@@ -50,17 +74,25 @@ export class HealthMonitor {
     this.#timer.unref();
   }
 
+  /** No more rounds; a check already running still records its outcome. */
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
   }
 
+  /** @returns every service's health once each has been checked now */
   async checkAll(): Promise<Record<string, ServiceHealth>> {
     await Promise.all([...this.#checks.keys()].map((s) => this.check(s)));
     return this.snapshot();
   }
 
-  /** Runs one service's check now; concurrent calls share one check. */
+  /**
+   * Runs one service's check now; concurrent calls share one check.
+   *
+   * @param service - a service added before
+   * @returns its health after the check
+   * @throws {@link Error} (as a rejection) when no check was added for the service
+   */
   check(service: string): Promise<ServiceHealth> {
     const running = this.#running.get(service);
     if (running) return running;
@@ -87,7 +119,13 @@ export class HealthMonitor {
     return this.#health.get(service)!;
   }
 
-  /** Records an outcome seen elsewhere (the pool's warm-up request) as a check. */
+  /**
+   * Records an outcome seen elsewhere (the pool's warm-up step) as a check.
+   *
+   * @param service - any name (one never added gets a health of its own)
+   * @param error - undefined for a success
+   * @param latencyMs - how long it took, if known
+   */
   record(service: string, error: unknown, latencyMs?: number): void {
     const previous = this.#health.get(service) ?? {
       status: 'unknown',
@@ -126,6 +164,7 @@ export class HealthMonitor {
     }
   }
 
+  /** @returns a copy of every service's health */
   snapshot(): Record<string, ServiceHealth> {
     return Object.fromEntries([...this.#health].map(([s, h]) => [s, { ...h }]));
   }

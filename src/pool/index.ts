@@ -1,8 +1,10 @@
 export {
   ConnectionPool,
   type ConnectionPoolOptions,
+  type PooledStore,
   type PrunableCache,
 } from './connection-pool.js';
+export type { PoolService, ServiceContext } from './pool-service.js';
 export type { PoolStats, CleanupReport, ServiceStats } from './pool-stats.js';
 export type { HealthStatus, ServiceHealth, HealthCheck } from './health-monitor.js';
 export type { Logger } from '../lib/logger.js';

@@ -15,13 +15,19 @@ export interface WarmableService {
   inFlight(): number;
   /** A cheap request (the health check's GET): it keeps the connection it runs on open. */
   warm(): Promise<unknown>;
+  /** Connections to keep warm for this service; `KeepWarmOptions.connections` if absent. 0: none. */
+  connections?: number;
 }
 
 export interface KeepWarmOptions {
   /** No connection of a service stays idle longer than about this. 0: off. */
   idleMs: number;
-  /** Connections kept warm per service: a voice turn streams the LLM and speaks through TTS. */
+  /**
+   * Connections kept warm per service that does not say (a voice turn streams the LLM and speaks
+   * through TTS: two). That many cheap requests go out together at each look.
+   */
   connections: number;
+  /** The services to keep warm, read at every look (services may come and go). */
   services: () => readonly WarmableService[];
 }
 
@@ -33,18 +39,22 @@ export class KeepWarm {
   /** Warm-up requests sent, in all: what keeping warm costs. */
   requests = 0;
 
-  /** @param options how long a connection may idle, and how many to keep */
+  /** @param options - how long a connection may idle, how many to keep, and which services */
   constructor(options: KeepWarmOptions) {
     this.#options = options;
   }
 
-  /** Looks every half `idleMs`, so that no connection idles much longer than `idleMs`. */
+  /**
+   * Starts looking every half `idleMs`, so that no connection idles much longer than `idleMs`.
+   * Does nothing when `idleMs` is 0 or when already started.
+   */
   start(): void {
     if (this.#timer || this.#options.idleMs <= 0) return;
     this.#timer = setInterval(() => this.#tick(), this.#options.idleMs / 2);
     this.#timer.unref();
   }
 
+  /** Stops looking; warm-up requests already sent finish on their own. */
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
@@ -53,11 +63,12 @@ export class KeepWarm {
   #tick(): void {
     const now = Date.now();
     for (const service of this.#options.services()) {
-      if (this.#warming.has(service.name) || service.inFlight() > 0) continue;
+      const connections = service.connections ?? this.#options.connections;
+      if (connections <= 0 || this.#warming.has(service.name) || service.inFlight() > 0) continue;
       if (service.idleForMs(now) < this.#options.idleMs / 2) continue;
       this.#warming.add(service.name);
       // Sent together, they run on as many connections (opening one only if fewer are open).
-      const requests = Array.from({ length: this.#options.connections }, () => {
+      const requests = Array.from({ length: connections }, () => {
         this.requests++;
         return service.warm();
       });

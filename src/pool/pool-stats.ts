@@ -21,8 +21,12 @@ export interface CleanupReport {
 export interface PoolStats {
   uptimeMs: number;
   buildTimingsMs: Record<string, number>;
-  services: { openai: ServiceStats; supabase: ServiceStats };
-  /** Health of services registered by other parts (the memory store). */
+  /**
+   * Every service registered with the pool, by name. OpenAI and Supabase are always there (the
+   * pool registers both; Supabase as `configured: false` when it is not set up).
+   */
+  services: Record<string, ServiceStats> & { openai: ServiceStats; supabase: ServiceStats };
+  /** Health of what other parts asked the pool to check (the memory store, the extraction). */
   otherHealth: Record<string, ServiceHealth>;
   connections: ConnectionCounts & {
     perOrigin: Record<string, OriginCounts>;

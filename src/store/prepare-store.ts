@@ -10,7 +10,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/redact.js';
-import { createSupabaseClient } from '../pool/supabase-client.js';
+import { createSupabaseClient } from '../pool/supabase-service.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { MemoryStoreError } from './memory-store.js';
 import { PostgresMemoryStore } from './postgres-store.js';

@@ -1,0 +1,77 @@
+/**
+ * What a service tells the pool about itself so the pool can carry it: how to build its client
+ * on the pool's counted fetch, its cheap request (health check, warm-up and keep-warm), and how
+ * many connections it wants open. The pool holds these by name and never knows which is which.
+ */
+import type { Config } from '../config/config.js';
+
+/** What a service's client and its cheap request are built from. */
+export interface ServiceContext {
+  readonly config: Config;
+  /**
+   * Node's fetch sending through the pool's dispatcher, counted under this service's name in
+   * `pool.stats()`. Stable for the pool's life (it reads the current dispatcher on each call).
+   */
+  readonly fetch: typeof globalThis.fetch;
+}
+
+/**
+ * A service reached over HTTP through the pool. Method syntax on purpose: a `PoolService<OpenAI>`
+ * is then usable where the pool keeps `PoolService<unknown>`.
+ *
+ * @typeParam Client - what `build` returns (an SDK client), read back through the pool.
+ */
+export interface PoolService<Client> {
+  /** The key in `pool.stats().services`, in health and in `pool.fetchFor(name)`. */
+  readonly name: string;
+
+  /**
+   * Whether this configuration asks for the service. One that does not is still listed in
+   * `pool.stats().services` as `configured: false`, with no client and no requests.
+   *
+   * @param config - the validated configuration
+   * @returns true to build the client and check its health
+   */
+  isConfigured(config: Config): boolean;
+
+  /**
+   * Builds the client. No I/O: the warm-up is `ping`'s job. Called again, to replace the client,
+   * when the health monitor sees repeated failures.
+   *
+   * @param context - the configuration and the pool's counted fetch
+   * @returns the client `pool` hands out
+   */
+  build(context: ServiceContext): Client;
+
+  /**
+   * The cheap request: the health check, the build's warm-up, keep-warm, and the replacement of
+   * a connection an aborted request took down. Never HEAD: undici closes the connection after
+   * every HEAD request, so it would warm nothing.
+   *
+   * @param client - the current client (a rebuilt one after repeated failures)
+   * @param context - the configuration and the pool's counted fetch
+   * @param signal - aborts the request (the health check's or keep-warm's deadline); absent when
+   *   the client's own timeout bounds it
+   * @returns settles when the answer has been read (the connection is free again)
+   * @throws any error when the service does not answer well: the health monitor records it
+   */
+  ping(client: Client, context: ServiceContext, signal?: AbortSignal): Promise<unknown>;
+
+  /**
+   * Cheap requests sent at once while the pool is built, so as many connections are open
+   * before the first call. 1 or more; the first is the health check.
+   */
+  readonly warmUpRequests: number;
+
+  /**
+   * Connections kept open while the service idles (that many cheap requests at once, each
+   * keep-warm look). 0: never kept warm.
+   */
+  readonly keepWarmConnections: number;
+
+  /**
+   * Open a replacement connection when an answered request is aborted (a barge-in cuts a
+   * streamed reply, and its connection with it), so the next request finds a warm one.
+   */
+  readonly replaceAfterAbort: boolean;
+}

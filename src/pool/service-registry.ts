@@ -1,0 +1,155 @@
+/**
+ * The services registered with a pool, by name: each one's definition, its current client, its
+ * counted fetch and its traffic figures. A service the configuration does not ask for keeps its
+ * place (and its zero figures) with no client, so readers of the stats find it either way.
+ */
+import type { Dispatcher } from 'undici';
+import type { Config } from '../config/config.js';
+import type { AbortRecovery } from './abort-recovery.js';
+import { countedFetch } from './counted-fetch.js';
+import type { WarmableService } from './keep-warm.js';
+import type { PoolService, ServiceContext } from './pool-service.js';
+import { ServiceMetrics } from './service-metrics.js';
+
+interface Registered {
+  readonly definition: PoolService<unknown>;
+  readonly configured: boolean;
+  readonly context: ServiceContext;
+  readonly metrics: ServiceMetrics;
+  client?: unknown;
+}
+
+export interface ServiceRegistryOptions {
+  config: Config;
+  /** The pool's dispatcher now (cleanup swaps it). */
+  dispatcher(): Dispatcher;
+  /** Replaces the connection an answered, aborted request took down (`replaceAfterAbort`). */
+  abortRecovery: AbortRecovery;
+}
+
+export class ServiceRegistry {
+  readonly #options: ServiceRegistryOptions;
+  readonly #services = new Map<string, Registered>();
+
+  /** @param options - the configuration, the dispatcher and the abort recovery services share */
+  constructor(options: ServiceRegistryOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Registers a service and, when the configuration asks for it, builds its client (no I/O).
+   *
+   * @param definition - the service; its name must be new to this registry
+   * @throws {@link Error} when a service of that name is already registered
+   */
+  register(definition: PoolService<unknown>): void {
+    const { name } = definition;
+    if (this.#services.has(name)) throw new Error(`service ${name} is already registered`);
+    const { config, abortRecovery } = this.#options;
+    const metrics = new ServiceMetrics();
+    const fetch = countedFetch({
+      dispatcher: this.#options.dispatcher,
+      metrics,
+      watchAbort: definition.replaceAfterAbort
+        ? (signal) => abortRecovery.watch(signal, () => this.ping(name))
+        : undefined,
+    });
+    const entry: Registered = {
+      definition,
+      configured: definition.isConfigured(config),
+      context: { config, fetch },
+      metrics,
+    };
+    if (entry.configured) entry.client = definition.build(entry.context);
+    this.#services.set(name, entry);
+  }
+
+  /**
+   * @param definition - a registered service
+   * @returns its current client (a rebuilt one after repeated failures); undefined when it is
+   *   not configured or not registered
+   */
+  client<Client>(definition: PoolService<Client>): Client | undefined {
+    const entry = this.#services.get(definition.name);
+    return entry?.definition === definition ? (entry.client as Client | undefined) : undefined;
+  }
+
+  /**
+   * Sends the service's cheap request on its current client.
+   *
+   * @param name - a configured service
+   * @param signal - aborts the request
+   * @throws {@link Error} when the service is not configured, or whatever its request throws
+   */
+  ping(name: string, signal?: AbortSignal): Promise<unknown> {
+    const entry = this.#configured(name);
+    return entry.definition.ping(entry.client, entry.context, signal);
+  }
+
+  /**
+   * Builds the service's client again; the old one is dropped (its requests finish).
+   *
+   * @param name - any name
+   * @returns false when no configured service has that name (nothing rebuilt)
+   */
+  rebuild(name: string): boolean {
+    const entry = this.#services.get(name);
+    if (!entry?.configured) return false;
+    entry.client = entry.definition.build(entry.context);
+    return true;
+  }
+
+  /**
+   * @param name - a registered service, configured or not
+   * @returns its counted fetch
+   * @throws {@link Error} when no service of that name is registered
+   */
+  fetchFor(name: string): typeof fetch {
+    const entry = this.#services.get(name);
+    if (!entry) throw new Error(`no service ${name} is registered with the pool`);
+    return entry.context.fetch;
+  }
+
+  /** @returns every registered service's name, whether it is configured, and its figures */
+  list(): { name: string; configured: boolean; metrics: ServiceMetrics }[] {
+    return [...this.#services.values()].map(({ definition, configured, metrics }) => ({
+      name: definition.name,
+      configured,
+      metrics,
+    }));
+  }
+
+  /** @returns the configured services with their definitions (for health and keep-warm) */
+  configured(): { name: string; definition: PoolService<unknown>; metrics: ServiceMetrics }[] {
+    return [...this.#services.values()]
+      .filter((entry) => entry.configured)
+      .map(({ definition, metrics }) => ({ name: definition.name, definition, metrics }));
+  }
+
+  /**
+   * The configured services as keep-warm sees them.
+   *
+   * @param timeoutMs - each keep-warm request's deadline
+   * @returns one per configured service, read live
+   */
+  warmable(timeoutMs: number): WarmableService[] {
+    return this.configured().map(({ name, definition, metrics }) => ({
+      name,
+      connections: definition.keepWarmConnections,
+      warm: () => this.ping(name, AbortSignal.timeout(timeoutMs)),
+      inFlight: () => metrics.inFlight,
+      idleForMs: (now: number) => now - metrics.lastActiveAt,
+    }));
+  }
+
+  /** @returns true when a service (configured or not) of that name is registered */
+  has(name: string): boolean {
+    return this.#services.has(name);
+  }
+
+  #configured(name: string): Registered {
+    const entry = this.#services.get(name);
+    if (!entry?.configured) throw new Error(`service ${name} is not configured`);
+    return entry;
+  }
+}
