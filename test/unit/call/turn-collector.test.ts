@@ -78,7 +78,7 @@ describe('collecting turns from messages', () => {
 describe('collecting turns from a session', () => {
   /** Emits what an AgentSession emits when an item joins the conversation. */
   class StandInSession extends EventEmitter {
-    say(item: llm.ChatItem): void {
+    say(item: llm.ChatMessage | llm.AgentHandoffItem): void {
       this.emit(
         voice.AgentSessionEventTypes.ConversationItemAdded,
         voice.createConversationItemAddedEvent(item),
@@ -89,13 +89,13 @@ describe('collecting turns from a session', () => {
   const message = (role: llm.ChatRole, content: string) =>
     llm.ChatMessage.create({ role, content });
 
-  it('reads chat messages from the session’s events (a tool call between them changes nothing) and stops when detached', () => {
+  it('reads chat messages from the session’s events (a hand-off between them changes nothing) and stops when detached', () => {
     const { collector, turns } = collect();
     const session = new StandInSession();
     const detach = collector.attach(session as unknown as voice.AgentSession);
 
     session.say(message('user', 'What do you remember?'));
-    session.say(llm.FunctionCall.create({ callId: 'c1', name: 'recallMemories', args: '{}' }));
+    session.say(llm.AgentHandoffItem.create({ newAgentId: 'assistant' }));
     session.say(message('assistant', 'That you like tea.'));
     expect(turns).toEqual([
       { userText: 'What do you remember?', assistantText: 'That you like tea.' },
