@@ -35,6 +35,14 @@ export const ENTRY_ID = /^[\w-]{1,100}$/;
  */
 export const ENTRY_NAME_SOURCE = String.raw`(turn|batch)-([\w-]{1,100})\.json`;
 
+/** An entry's file, unclaimed or claimed (`<name>.<owner>.claim`); groups: name, kind, id, owner. */
+export const ENTRY_FILE = new RegExp(
+  String.raw`^(${ENTRY_NAME_SOURCE})(?:\.([\w-]{1,100})\.claim)?$`,
+);
+
+/** The largest entry read: far above a real one (a turn's text, a bounded batch of facts). */
+export const MAX_ENTRY_BYTES = 1024 * 1024;
+
 /**
  * A batch written before `heardAt` existed: the earliest possible time, so that any forget the
  * caller ever asked for fences it out (forgetting must stick; an upgrade must not undo it).

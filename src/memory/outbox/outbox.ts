@@ -8,71 +8,40 @@
  * A turn file is removed once the batch holding it is written; a batch file once it is stored.
  * Several job processes (on several hosts, maybe) share the folder: an entry is claimed by
  * renaming it to `<name>.<owner>.claim`, and a claim is live while its owner's lease is (see
- * outbox-lease.ts). Every file read is checked (outbox-claim.ts): one that can never be
- * processed goes to `dead-letter/` with its reason, logged once and counted, so the processor
- * only ever receives well-formed entries.
+ * outbox-lease.ts); what no live outbox holds is taken over (orphan-claims.ts). Every file
+ * read is checked (outbox-claim.ts): one that can never be processed goes to `dead-letter/`
+ * with its reason, logged once and counted, so the processor only ever receives well-formed
+ * entries.
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/logger.js';
 import { describeError } from '../../lib/redact.js';
 import { DEAD_LETTER_FOLDER, setAside } from './dead-letter-folder.js';
-import { claimEntry } from './outbox-claim.js';
+import { type ClaimBounds, OrphanClaims } from './orphan-claims.js';
 import {
+  ENTRY_FILE,
   ENTRY_ID,
-  ENTRY_NAME_SOURCE,
   type EntryKind,
   type OutboxEntry,
   type PendingBatch,
   type Turn,
 } from './outbox-entries.js';
-import {
-  isMissing,
-  removeStaleTempFiles,
-  syncDirectory,
-  writeFileDurably,
-} from './outbox-files.js';
+import { isMissing, writeFileDurably } from './outbox-files.js';
 import { OutboxLease } from './outbox-lease.js';
+import { type OutboxCounts, type OutboxStats, newOutboxCounts } from './outbox-stats.js';
 
 export type { OutboxEntry, PendingBatch, Turn } from './outbox-entries.js';
+export type { OutboxStats } from './outbox-stats.js';
+export { MAX_ENTRY_BYTES } from './outbox-entries.js';
+export { TEMP_FILE_GRACE_MS } from './orphan-claims.js';
 
 /** A claim whose owner has not renewed its lease for this long belongs to a dead process. */
 export const DEFAULT_LEASE_TTL_MS = 30_000;
-/** The largest entry read: far above a real one (a turn's text, a bounded batch of facts). */
-export const MAX_ENTRY_BYTES = 1024 * 1024;
-/** A temp file older than this was left by a writer killed mid-write (a live one takes ms). */
-export const TEMP_FILE_GRACE_MS = 120_000;
-
-/** An entry's file, unclaimed or claimed; groups: name, kind, id, owner. */
-const ENTRY_FILE = new RegExp(String.raw`^(${ENTRY_NAME_SOURCE})(?:\.([\w-]{1,100})\.claim)?$`);
 
 export interface OutboxOptions {
   /** Where poison entries, leftover temp files and lease failures are reported. */
   logger?: Logger;
-}
-
-export interface OutboxStats {
-  /** Entries taken from the folder (unclaimed, or left by an owner whose lease is over). */
-  adopted: number;
-  /** Files that can never be processed (empty, cut short, garbage, wrong shape, too large). */
-  poisoned: number;
-  /** Entries the processor set aside (the LLM or the store refused them for good). */
-  setAside: number;
-  /** Poison or refused entries that could not be moved (left claimed by this outbox). */
-  setAsideFailures: number;
-  /** Temp files of writers killed mid-write, removed. */
-  tempFilesRemoved: number;
-  /** Lease renewals that failed (a failing disk: this outbox's entries may be taken over). */
-  leaseRenewFailures: number;
-  /** The last poison file and why (no caller text). */
-  lastPoison?: string;
-}
-
-interface Candidate {
-  file: string;
-  name: string;
-  kind: EntryKind;
-  id: string;
 }
 
 export class Outbox {
@@ -83,13 +52,8 @@ export class Outbox {
   readonly #claim: string;
   /** Poison this outbox could not move: claimed by it, so never read again by it. */
   readonly #stuck = new Set<string>();
-  readonly #stats: Omit<OutboxStats, 'leaseRenewFailures'> = {
-    adopted: 0,
-    poisoned: 0,
-    setAside: 0,
-    setAsideFailures: 0,
-    tempFilesRemoved: 0,
-  };
+  readonly #counts: OutboxCounts = newOutboxCounts();
+  readonly #orphanClaims: OrphanClaims;
   #ready: Promise<void> | undefined;
 
   /**
@@ -110,6 +74,15 @@ export class Outbox {
         ),
     });
     this.#claim = `.${this.#lease.owner}.claim`;
+    this.#orphanClaims = new OrphanClaims({
+      dir: directory,
+      claimSuffix: this.#claim,
+      lease: this.#lease,
+      counts: this.#counts,
+      stuck: this.#stuck,
+      logger: this.#logger,
+      now: this.#now,
+    });
   }
 
   /** Ends the lease: this outbox's claims are orphans that another outbox may take at once. */
@@ -126,7 +99,10 @@ export class Outbox {
    * Durably appends a turn; resolves once it is on disk. It is claimed by this outbox, or left
    * unclaimed (`claim: false`) for whoever replays next, when this process is too busy for it.
    *
+   * @param turn the finished turn
+   * @param options `claim: false` leaves it for whoever replays next (default: claimed here)
    * @throws the file system's error (e.g. ENOSPC): the turn is not on disk
+   * @throws {@link Error} when the turn's id could not be a file name
    */
   async addTurn(turn: Turn, { claim = true }: { claim?: boolean } = {}): Promise<void> {
     await this.#write(`${entryName('turn', turn.id)}${claim ? this.#claim : ''}`, turn);
@@ -135,6 +111,7 @@ export class Outbox {
   /**
    * Records a batch's extracted memories and, only then, drops its turns.
    *
+   * @param batch the extracted memories and the ids of the turns behind them
    * @throws the file system's error: the batch is not on disk, its turns are kept
    */
   async addBatch(batch: PendingBatch): Promise<void> {
@@ -142,11 +119,20 @@ export class Outbox {
     await this.removeTurns(batch.turnIds);
   }
 
-  /** Turns that yielded nothing new are done with. */
+  /**
+   * Turns that yielded nothing new (or were forgotten) are done with; a file already gone is fine.
+   * @param turnIds the turns' ids
+   * @throws the file system's error when a file is there and cannot be removed
+   */
   async removeTurns(turnIds: readonly string[]): Promise<void> {
     await Promise.all(turnIds.map((id) => this.#remove(entryName('turn', id))));
   }
 
+  /**
+   * A stored batch is done with; a file already gone is fine.
+   * @param batchId the batch's id
+   * @throws the file system's error when the file is there and cannot be removed
+   */
   async removeBatch(batchId: string): Promise<void> {
     await this.#remove(entryName('batch', batchId));
   }
@@ -154,6 +140,7 @@ export class Outbox {
   /**
    * Keeps what can never be processed (e.g. an LLM that keeps answering garbage) aside, not lost.
    *
+   * @param turnIds the turns, claimed by this outbox
    * @param reason why, for the operator (no caller text)
    * @throws the file system's error: the turns stay claimed by this outbox
    */
@@ -164,6 +151,8 @@ export class Outbox {
   /**
    * A batch the store refuses for what it holds: kept aside with the reason, not retried.
    *
+   * @param batchId the batch, claimed by this outbox
+   * @param reason why, for the operator (no caller text)
    * @throws the file system's error: the batch stays claimed by this outbox
    */
   async deadLetterBatch(batchId: string, reason: string): Promise<void> {
@@ -179,61 +168,38 @@ export class Outbox {
    * must not be extracted a second time), at most `maxTurns` (the caller's queue is bounded).
    * The rest stays on disk for a later call. Leftover temp files are removed.
    *
+   * @param bounds most turns and batches to take (default: everything)
    * @returns the entries claimed, batches first, turns in the order they were heard
-   * @throws when the folder cannot be read or created
+   * @throws the file system's error when the folder cannot be read or created
    */
-  async claimOrphans({
-    maxTurns = Infinity,
-    maxBatches = Infinity,
-  }: { maxTurns?: number; maxBatches?: number } = {}): Promise<OutboxEntry[]> {
+  async claimOrphans(bounds: ClaimBounds = {}): Promise<OutboxEntry[]> {
     await this.#ensure();
-    await this.#removeLeftovers();
-    const candidates = await this.#orphans();
-    const batches: PendingBatch[] = [];
-    const orphanBatches = candidates.filter((c) => c.kind === 'batch');
-    for (const candidate of orphanBatches.slice(0, maxBatches)) {
-      const entry = await this.#take(candidate);
-      if (entry?.kind === 'batch') batches.push(entry.batch);
-    }
-    // A turn already in a stored-but-not-removed batch must not be extracted twice.
-    const batched = new Set(batches.flatMap((b) => b.turnIds));
-    const turns: Turn[] = [];
-    const batchesLeft = orphanBatches.length > maxBatches;
-    for (const candidate of batchesLeft ? [] : candidates.filter((c) => c.kind === 'turn')) {
-      if (batched.has(candidate.id)) {
-        await rm(join(this.#dir, candidate.file), { force: true });
-        continue;
-      }
-      if (turns.length >= maxTurns) continue;
-      const entry = await this.#take(candidate);
-      if (entry?.kind === 'turn') turns.push(entry.turn);
-    }
-    // The claims survive a power cut before anyone works on them.
-    if (candidates.length > 0) await syncDirectory(this.#dir);
-    turns.sort((a, b) => a.at.localeCompare(b.at));
-    return [
-      ...batches.map((batch) => ({ kind: 'batch' as const, batch })),
-      ...turns.map((turn) => ({ kind: 'turn' as const, turn })),
-    ];
+    return this.#orphanClaims.claim(bounds);
   }
 
-  /** Entries on disk (all processes): how much is waiting to be stored. */
+  /**
+   * @returns the entries on disk (all processes'): how much is waiting to be stored
+   * @throws the file system's error when the folder cannot be read or created
+   */
   async depth(): Promise<number> {
     await this.#ensure();
     return (await readdir(this.#dir)).filter((f) => ENTRY_FILE.test(f) && !this.#stuck.has(f))
       .length;
   }
 
-  /** Claimed by this outbox: what it has accepted and not yet stored. */
+  /**
+   * @returns the entries claimed by this outbox: what it has accepted and not yet stored
+   * @throws the file system's error when the folder cannot be read or created
+   */
   async claimed(): Promise<number> {
     await this.#ensure();
     return (await readdir(this.#dir)).filter((f) => f.endsWith(this.#claim) && !this.#stuck.has(f))
       .length;
   }
 
-  /** What this outbox did with the folder's files. */
+  /** @returns what this outbox did with the folder's files (no caller text) */
   stats(): OutboxStats {
-    return { ...this.#stats, leaseRenewFailures: this.#lease.renewFailures };
+    return { ...this.#counts, leaseRenewFailures: this.#lease.renewFailures };
   }
 
   #ensure(): Promise<void> {
@@ -248,100 +214,17 @@ export class Outbox {
     return this.#ready;
   }
 
-  /** Unclaimed entries, and claims whose owner's lease is over (each lease looked at once). */
-  async #orphans(): Promise<Candidate[]> {
-    const live = new Map<string, Promise<boolean>>();
-    const candidates: Candidate[] = [];
-    for (const file of await readdir(this.#dir)) {
-      const match = ENTRY_FILE.exec(file);
-      if (!match) continue;
-      const [, name, kind, id, owner] = match;
-      if (owner !== undefined) {
-        if (!live.has(owner)) live.set(owner, this.#lease.isLive(owner));
-        if (await live.get(owner)) continue;
-      }
-      candidates.push({ file, name: name!, kind: kind as EntryKind, id: id! });
-    }
-    return candidates;
-  }
-
-  async #take(candidate: Candidate): Promise<OutboxEntry | undefined> {
-    const claimed = `${candidate.name}${this.#claim}`;
-    let outcome;
-    try {
-      outcome = await claimEntry(
-        this.#dir,
-        candidate.file,
-        claimed,
-        candidate.kind,
-        candidate.id,
-        MAX_ENTRY_BYTES,
-      );
-    } catch (error) {
-      // Not ours to take (e.g. no permission): left where it is, reported, never a failed replay.
-      this.#logger?.warn(
-        { file: candidate.name, error: describeError(error) },
-        'outbox entry could not be claimed',
-      );
-      return undefined;
-    }
-    if ('gone' in outcome) return undefined;
-    if ('poison' in outcome) {
-      await this.#setAsidePoison(claimed, candidate.name, outcome.poison);
-      return undefined;
-    }
-    this.#stats.adopted++;
-    return outcome.entry;
-  }
-
-  async #setAsidePoison(claimed: string, name: string, reason: string): Promise<void> {
-    this.#stats.poisoned++;
-    this.#stats.lastPoison = `${name}: ${reason}`;
-    try {
-      const deadLetter = await setAside(this.#dir, claimed, name, {
-        reason,
-        at: new Date(this.#now()).toISOString(),
-        origin: 'outbox',
-      });
-      this.#logger?.warn(
-        { file: name, reason, deadLetter: `${DEAD_LETTER_FOLDER}/${deadLetter}` },
-        'unreadable outbox entry set aside in the dead-letter folder',
-      );
-    } catch (error) {
-      this.#stats.setAsideFailures++;
-      this.#stuck.add(claimed);
-      this.#logger?.warn(
-        { file: name, reason, error: describeError(error) },
-        'unreadable outbox entry could not be set aside; this process leaves it alone',
-      );
-    }
-  }
-
   async #deadLetter(name: string, reason: string): Promise<void> {
     await this.#ensure();
     const why = { reason, at: new Date(this.#now()).toISOString(), origin: 'processor' as const };
     try {
       await setAside(this.#dir, `${name}${this.#claim}`, name, why);
-      this.#stats.setAside++;
+      this.#counts.setAside++;
     } catch (error) {
       if (isMissing(error)) return; // removed meanwhile (forgotten, or stored by another process)
-      this.#stats.setAsideFailures++;
+      this.#counts.setAsideFailures++;
       throw error;
     }
-  }
-
-  /** Temp files of killed writers (here, in dead-letter, in leases), expired leases. */
-  async #removeLeftovers(): Promise<void> {
-    const now = this.#now();
-    let removed = 0;
-    for (const dir of [this.#dir, join(this.#dir, DEAD_LETTER_FOLDER), join(this.#dir, 'leases')]) {
-      removed += await removeStaleTempFiles(dir, now, TEMP_FILE_GRACE_MS);
-    }
-    if (removed > 0) {
-      this.#stats.tempFilesRemoved += removed;
-      this.#logger?.info({ removed }, 'removed temp files left by writers killed mid-write');
-    }
-    await this.#lease.removeExpired();
   }
 
   async #write(name: string, value: Turn | PendingBatch): Promise<void> {
