@@ -77,6 +77,8 @@ function quoted(value: string): string {
 /**
  * A spoken answer to "what do you know about me?". It also goes back to the model as the tool's
  * output, so each fact is quoted, on one line, with no quote of its own to end the quotation.
+ * @param memories the caller's memories, most recent first
+ * @returns one sentence: at most `MAX_SPOKEN_MEMORIES` facts, identity first, the rest counted
  */
 export function memoriesForSpeech(memories: readonly StoredMemory[]): string {
   if (memories.length === 0) return "I don't have anything remembered about you yet.";

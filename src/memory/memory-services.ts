@@ -36,6 +36,10 @@ export interface MemoryServicesOptions {
 /** Name of the extraction service's entry in the pool's health view (`otherHealth`). */
 export const EXTRACTION_HEALTH = 'memoryExtraction';
 
+/**
+ * @param config the validated configuration
+ * @returns the outbox folder every process on this data directory shares
+ */
 export function outboxDirectory(config: Config): string {
   return join(config.dataDir, 'outbox');
 }
