@@ -1,10 +1,10 @@
 /**
  * A prewarmed process waits for its call while the API front end closes idle connections
- * without a word: the pool keeps its connections warm, so the first turn opens none.
+ * without a word: the pool keeps its connections warm, so the first turn opens none. (KeepWarm
+ * alone, on fake timers: test/unit/pool/keep-warm.test.ts.)
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
-import { KeepWarm, type WarmableService } from '../../src/pool/keep-warm.js';
 import { testConfig } from '../support/config.js';
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
@@ -67,43 +67,5 @@ describe('keeping connections warm while a call is awaited', () => {
     expect(cold.idleClosed).toBeGreaterThan(0);
     expect(cold.newOnFirstTurn).toBe(1);
     expect(cold.keepWarmRequests).toBe(0);
-  });
-});
-
-describe('KeepWarm', () => {
-  const service = (state: { inFlight: number; lastActiveAt: number; sent: number }) =>
-    ({
-      name: 'svc',
-      idleForMs: (now: number) => now - state.lastActiveAt,
-      inFlight: () => state.inFlight,
-      warm: async () => {
-        state.sent++;
-        state.lastActiveAt = Date.now();
-      },
-    }) satisfies WarmableService;
-
-  it('warms only what has idled half its time, never a busy service, never when off', async () => {
-    vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
-    const idle = { inFlight: 0, lastActiveAt: Date.now(), sent: 0 };
-    const busy = { inFlight: 1, lastActiveAt: Date.now() - 60_000, sent: 0 };
-    const on = new KeepWarm({ idleMs: 20_000, connections: 2, services: () => [service(idle)] });
-    const busyWarm = new KeepWarm({
-      idleMs: 20_000,
-      connections: 2,
-      services: () => [service(busy)],
-    });
-    const off = new KeepWarm({ idleMs: 0, connections: 2, services: () => [service(idle)] });
-    for (const k of [on, busyWarm, off]) k.start();
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(idle.sent).toBe(2);
-    idle.lastActiveAt = Date.now(); // a request of a call
-    await vi.advanceTimersByTimeAsync(9_000);
-    expect(idle.sent).toBe(2); // it was just used: nothing to do
-    await vi.advanceTimersByTimeAsync(60_000);
-    expect(idle.sent).toBe(2 + 2 * 6);
-    expect(busy.sent).toBe(0);
-    expect(on.requests).toBe(idle.sent);
-    expect(off.requests).toBe(0);
-    for (const k of [on, busyWarm, off]) k.stop();
   });
 });

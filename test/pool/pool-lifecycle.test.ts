@@ -1,7 +1,7 @@
 /** cleanup() never cuts a request in flight; close() is idempotent and bounded by its deadline. */
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConnectionPool } from '../../src/pool/index.js';
+import { ConnectionPool, type Logger } from '../../src/pool/index.js';
 import { describeCleanup } from '../../src/tools/pool-summary.js';
 import { testConfig } from '../support/config.js';
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
@@ -114,6 +114,26 @@ describe('pool.close()', () => {
     await vi.waitFor(() => expect(server.openConnections).toBe(0));
 
     await expect(pool.cleanup()).rejects.toThrow(/connection pool is closed/);
+  });
+
+  it('with POOL_CLOSE_TIMEOUT_MS=0, destroys a request in flight at once, without waiting', async () => {
+    server = await startOpenAIServer();
+    const logger = { info: vi.fn(), warn: vi.fn() };
+    pool = await ConnectionPool.create(
+      testConfig({ OPENAI_BASE_URL: server.baseURL, POOL_CLOSE_TIMEOUT_MS: '0' }),
+      { logger: logger as unknown as Logger },
+    );
+    server.setLatency(2_000);
+    const inFlight = chat(pool).catch((error: unknown) => error);
+    await vi.waitFor(() => expect(server!.chatCalls).toBe(1));
+
+    const started = performance.now();
+    await pool.close();
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(await inFlight).toBeInstanceOf(OpenAI.APIConnectionError);
+    await vi.waitFor(() => expect(server!.openConnections).toBe(0));
+    // 0 is "no wait", not a deadline that passed (p-timeout throws a TypeError for 0 ms).
+    expect(logger.warn).not.toHaveBeenCalled();
   });
 
   it('also ends a hung request left on a dispatcher that cleanup retired', async () => {
