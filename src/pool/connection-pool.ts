@@ -27,6 +27,7 @@ export type { PrunableCache, StatsSource } from './pool-components.js';
 export type { PooledStore } from './pooled-store.js';
 
 export interface ConnectionPoolOptions {
+  /** Where the pool logs; default: the framework's logger, as component `connection-pool`. */
   logger?: Logger | undefined;
   /** Send each service's cheap request while building, so the first turn finds a warm connection. */
   warmUp?: boolean;
