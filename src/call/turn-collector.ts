@@ -11,7 +11,6 @@ export interface FinishedTurn {
 
 export class TurnCollector {
   #user: string[] = [];
-  #assistant: string[] = [];
 
   /** @param onTurn called once per finished turn, synchronously: keep it cheap (enqueue). */
   constructor(private readonly onTurn: (turn: FinishedTurn) => void) {}
@@ -27,32 +26,28 @@ export class TurnCollector {
   }
 
   /**
-   * One message of the conversation, in order. A turn ends at the assistant's reply, or when the
-   * caller speaks again before one.
+   * One message of the conversation, in order. A turn ends at the assistant's reply; caller
+   * messages before it (the caller went on speaking) join into that one turn.
    * @param role `user` or `assistant` (others are ignored)
    * @param text the message's text; blank text is ignored
    */
   add(role: string, text: string): void {
     if (text.trim() === '') return;
     if (role === 'user') {
-      // The caller spoke again before hearing a reply: the earlier turn is finished.
-      if (this.#assistant.length > 0) this.#emit();
       this.#user.push(text);
     } else if (role === 'assistant' && this.#user.length > 0) {
-      this.#assistant.push(text);
-      this.#emit();
+      this.#emit(text);
     }
   }
 
   /** At session end: a caller's last words count even without a reply. */
   finish(): void {
-    if (this.#user.length > 0) this.#emit();
+    if (this.#user.length > 0) this.#emit('');
   }
 
-  #emit(): void {
-    const turn = { userText: this.#user.join('\n'), assistantText: this.#assistant.join('\n') };
+  #emit(assistantText: string): void {
+    const turn = { userText: this.#user.join('\n'), assistantText };
     this.#user = [];
-    this.#assistant = [];
     this.onTurn(turn);
   }
 }
