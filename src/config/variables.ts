@@ -36,7 +36,8 @@ export const VARIABLES = {
      */
     healthPort: variable('HEALTH_PORT', integer(1, 65535).default(8081)),
     /**
-     * Attempts to reach LiveKit before the worker gives up. `0`: one attempt, no retry.
+     * Retries of the connection to LiveKit (2 s, 4 s … 10 s apart) before the worker gives up.
+     * `0`: one attempt, no retry.
      * @default 10
      */
     maxRetry: variable('LIVEKIT_MAX_RETRY', integer(0, 1_000).default(10)),
@@ -117,7 +118,8 @@ export const VARIABLES = {
      */
     batchSize: variable('MEMORY_BATCH_SIZE', integer(1, 100).default(8)),
     /**
-     * How long a partial batch waits for more turns, in ms. `0`: extract each turn at once.
+     * How long a partial batch waits for more turns, in ms. `0`: no waiting (a partial batch
+     * goes on the next tick, with the turns queued by then).
      * @default 1500
      */
     batchDelayMs: variable('MEMORY_BATCH_DELAY_MS', integer(0, 60_000).default(1_500)),
@@ -142,7 +144,8 @@ export const VARIABLES = {
     loadTimeoutMs: variable('MEMORY_LOAD_TIMEOUT_MS', integer(50, 10_000).default(1_000)),
     /**
      * At session end, how long memory processing may finish before the rest is left to the
-     * outbox, in ms. `0`: leave everything queued to the outbox at once.
+     * outbox, in ms. `0`: no waiting: what is still queued is left to the outbox (calls already
+     * in flight finish first).
      * @default 10000
      */
     drainTimeoutMs: variable('MEMORY_DRAIN_TIMEOUT_MS', integer(0, 120_000).default(10_000)),
