@@ -118,7 +118,8 @@ export class GreetingCache {
       if (markStale && entry) this.#lru.set(key, { ...entry, stale: true }, { noUpdateTTL: true });
       else this.#lru.delete(key);
     } else if (markStale) {
-      for (const [key, entry] of this.#lru.entries())
+      // Over a copy: each set moves its entry to the front, so the live iterator never ends.
+      for (const [key, entry] of [...this.#lru.entries()])
         this.#lru.set(key, { ...entry, stale: true }, { noUpdateTTL: true });
     } else {
       this.#lru.clear();
