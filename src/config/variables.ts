@@ -44,7 +44,7 @@ export const VARIABLES = {
   },
   openai: {
     /**
-     * API key; never logged. Required, but by commands that never call OpenAI.
+     * API key; never logged. Required, except by commands that never call OpenAI.
      * @default '' (unset)
      */
     apiKey: variable('OPENAI_API_KEY', anyText.default('')),
