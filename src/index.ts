@@ -14,7 +14,9 @@ export * from './pool/index.js';
 // One caller's call: the assistant, its voice session, memories and greeting around it
 export { BASE_INSTRUCTIONS, MEMORY_INSTRUCTIONS, createAssistant } from './call/assistant.js';
 export { type CallEndReport, type CallerCall, openCall } from './call/caller-call.js';
-export { createAgentSession, createVoicePipeline } from './call/voice-pipeline.js';
+export { createAgentSession, type AgentSessionOptions } from './call/agent-session.js';
+export { type CallConnection, type LiveCall, runCall } from './call/run-call.js';
+export { createVoicePipeline } from './call/voice-pipeline.js';
 export { createMemoryTools } from './tools/memory-tools.js';
 export { createPoolTools } from './tools/pool-tools.js';
 export { describeCleanup, describePoolStats } from './tools/pool-summary.js';

@@ -72,5 +72,8 @@ export const flag = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** One of `values`, spelled exactly (case included). */
+/** How the end of a caller's turn is decided (`TURN_DETECTION`). */
+export const TURN_DETECTIONS = ['model', 'vad'] as const;
+
 export const oneOf = <const Values extends readonly [string, ...string[]]>(values: Values) =>
   z.enum(values, { message: `must be one of ${values.join(', ')}` });

@@ -6,6 +6,7 @@
 import {
   LOG_LEVELS,
   TTS_VOICES,
+  TURN_DETECTIONS,
   anyText,
   baseUrl,
   flag,
@@ -90,6 +91,17 @@ export const VARIABLES = {
      * @default 30000
      */
     timeoutMs: variable('OPENAI_TIMEOUT_MS', integer(1_000, 600_000).default(30_000)),
+  },
+  voice: {
+    /**
+     * How the end of the caller's turn is decided. `model`: the framework's end-of-turn audio
+     * model, which waits through a mid-sentence pause (it runs once per host, in the
+     * framework's shared inference process). `vad`: silence alone; the turn ends half a second
+     * after the voice activity detector hears the caller stop, so a long pause cuts them off.
+     * The voice activity detector is the framework's bundled Silero either way.
+     * @default 'model'
+     */
+    turnDetection: variable('TURN_DETECTION', oneOf(TURN_DETECTIONS).default('model')),
   },
   /** Both or neither; with both, the Supabase store (unless `DATABASE_URL` is set). */
   supabase: {

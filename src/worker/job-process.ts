@@ -1,7 +1,7 @@
 /** What each job process does: build the pool while idle, then serve one room. */
 import { type JobContext, type JobProcess, log } from '@livekit/agents';
-import { type CallerCall, openCall } from '../call/caller-call.js';
-import { createAgentSession } from '../call/voice-pipeline.js';
+import type { CallerCall } from '../call/caller-call.js';
+import { runCall } from '../call/run-call.js';
 import { type Config, loadConfig } from '../config/config.js';
 import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/redact.js';
@@ -117,13 +117,17 @@ export async function runJob(ctx: JobContext<JobProcessData>): Promise<void> {
 
   await ctx.connect();
   const participant = await ctx.waitForParticipant();
-  // Identity comes from the signed room token, never from anything said in the call.
-  const call = await openCall({ pool, config, services, userId: participant.identity, logger });
-  opened.call = call;
-  const session = createAgentSession(pool, config);
-  call.attach(session);
-  await session.start({ agent: call.agent, room: ctx.room });
-  session.say(call.greeting.text);
+  const { call } = await runCall({
+    pool,
+    config,
+    services,
+    // Identity comes from the signed room token, never from anything said in the call.
+    userId: participant.identity,
+    logger,
+    connection: { room: ctx.room },
+    inferenceExecutor: ctx.inferenceExecutor,
+    onOpened: (opening) => (opened.call = opening),
+  });
   logger.info(
     {
       greeting: call.greeting.source,

@@ -7,8 +7,8 @@
  */
 import { voice } from '@livekit/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgentSession } from '../../src/call/agent-session.js';
 import { openCall } from '../../src/call/caller-call.js';
-import { createAgentSession } from '../../src/call/voice-pipeline.js';
 import { type MemoryFixture, eventually, startMemoryFixture } from '../support/memory-fixture.js';
 import { defaultChatResponder } from '../support/openai-chat-responder.js';
 import { serialExtraction } from './support/serial-extraction.js';
@@ -82,12 +82,7 @@ describe('load', () => {
             services: p.services,
             userId,
           });
-          const session = createAgentSession(p.pool, p.config, {
-            stt: undefined,
-            tts: undefined,
-            vad: null,
-            turnHandling: { turnDetection: null },
-          });
+          const session = createAgentSession(p.pool, p.config, { mode: 'text' });
           session.on(voice.AgentSessionEventTypes.Error, (e) =>
             errors.push(`${userId}: ${String((e.error as { error?: unknown }).error)}`),
           );

@@ -103,7 +103,7 @@ describe.skipIf(!POSTGREST_BINARY)('secrets', () => {
       logger,
     });
     const cleanup = vi.spyOn(p.pool, 'cleanup');
-    const call = await textCall(p, fx.user('sol'), { logger, llmTimeoutMs: 1_500 });
+    const call = await textCall(p, fx.user('sol'), { logger });
     const said: string[] = [];
     const hear = async (text: string) => {
       const result = await call.say(text);
@@ -218,7 +218,7 @@ describe.skipIf(!POSTGREST_BINARY)('secrets', () => {
       logger,
     });
     try {
-      const call = await textCall(q, fx.user('pip'), { logger, llmTimeoutMs: 1_500 });
+      const call = await textCall(q, fx.user('pip'), { logger });
       texts.push(...assistantTexts(await call.say('Hello?')));
       await call.hangUp();
       await q.pool.checkHealth();

@@ -90,7 +90,7 @@ describe('OpenAI faults on the voice path', () => {
       MEMORY_EXTRACTION_TIMEOUT_MS: '1000',
     });
     const user = fx.user('alma');
-    const call = await textCall(p, user, { llmTimeoutMs: 1_500 });
+    const call = await textCall(p, user, {});
     const survived: string[] = [];
     try {
       for (const turn of TURNS) {

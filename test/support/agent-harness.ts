@@ -1,19 +1,15 @@
-import { voice } from '@livekit/agents';
-import { createVoicePipeline } from '../../src/call/voice-pipeline.js';
+import type { voice } from '@livekit/agents';
+import { createAgentSession } from '../../src/call/agent-session.js';
 import type { Config } from '../../src/config/config.js';
 import type { ConnectionPool } from '../../src/pool/connection-pool.js';
 
-/** A text-only AgentSession on the pool's LLM: no room, no VAD, no turn detector. */
+/** The product's session in text mode (the LLM alone: no room, no speech, no VAD). */
 export async function startTextSession(
   pool: ConnectionPool,
   config: Config,
   agent: voice.Agent,
 ): Promise<voice.AgentSession> {
-  const session = new voice.AgentSession({
-    llm: createVoicePipeline(pool, config).llm,
-    vad: null,
-    turnHandling: { turnDetection: null },
-  });
+  const session = createAgentSession(pool, config, { mode: 'text' });
   await session.start({ agent });
   return session;
 }

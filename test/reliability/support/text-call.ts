@@ -4,8 +4,8 @@
  * hang-up (session closed, then the call's end: drain, next greeting).
  */
 import { voice } from '@livekit/agents';
+import { createAgentSession } from '../../../src/call/agent-session.js';
 import { type CallerCall, openCall } from '../../../src/call/caller-call.js';
-import { createAgentSession } from '../../../src/call/voice-pipeline.js';
 import type { Logger } from '../../../src/lib/logger.js';
 import type { ProcessUnderTest } from '../../support/memory-fixture.js';
 
@@ -18,14 +18,10 @@ export interface TextCall {
   hangUp(): ReturnType<CallerCall['end']>;
 }
 
-/**
- * `llmTimeoutMs` shortens the framework's per-request LLM timeout (10 s by default) so a hung
- * request costs the test less; retries and everything else keep the framework's defaults.
- */
 export async function textCall(
   p: ProcessUnderTest,
   userId: string,
-  options: { llmTimeoutMs?: number; logger?: Logger } = {},
+  options: { logger?: Logger } = {},
 ): Promise<TextCall> {
   const opening = performance.now();
   const caller = await openCall({
@@ -37,15 +33,7 @@ export async function textCall(
   });
   const openMs = performance.now() - opening;
   // The product's session (its error handling included), in text mode: no STT, TTS or VAD.
-  const session = createAgentSession(p.pool, p.config, {
-    stt: undefined,
-    tts: undefined,
-    vad: null,
-    turnHandling: { turnDetection: null },
-    connOptions: options.llmTimeoutMs
-      ? { llmConnOptions: { timeoutMs: options.llmTimeoutMs } }
-      : undefined,
-  });
+  const session = createAgentSession(p.pool, p.config, { mode: 'text' });
   await session.start({ agent: caller.agent });
   caller.attach(session);
   let ended: ReturnType<CallerCall['end']> | undefined;

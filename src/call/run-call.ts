@@ -1,0 +1,72 @@
+/**
+ * A whole call after the room connection, as one function: the caller's memories and greeting,
+ * the session on the pool, the greeting spoken, every finished turn to memory; at hang-up, the
+ * memory drained and the next greeting prepared. Production passes the room (the framework
+ * binds the caller's microphone and the agent's track to the session); a test passes audio in
+ * and out instead, and runs everything else exactly as a job does.
+ */
+import type { ipc, voice } from '@livekit/agents';
+import type { Room } from '@livekit/rtc-node';
+import { createAgentSession } from './agent-session.js';
+import {
+  type CallEndReport,
+  type CallerCall,
+  type OpenCallOptions,
+  openCall,
+} from './caller-call.js';
+
+/** Where the caller is: a LiveKit room, or audio streams (tests, tools without a room). */
+export type CallConnection =
+  { room: Room } | { audio: { input: voice.AudioInput; output: voice.AudioOutput } };
+
+export interface RunCallOptions extends OpenCallOptions {
+  connection: CallConnection;
+  /** The job's shared inference process, where the end-of-turn model runs (`ctx.inferenceExecutor`). */
+  inferenceExecutor?: ipc.InferenceExecutor | undefined;
+  /** Told as soon as the caller's call exists, before the session starts (a job ends it on shutdown). */
+  onOpened?: (call: CallerCall) => void;
+}
+
+export interface LiveCall {
+  readonly call: CallerCall;
+  readonly session: voice.AgentSession;
+  /**
+   * The caller hangs up: the session closes, then the call ends (memory drained within its
+   * deadline, next greeting prepared). A job does not call it: the framework closes the session
+   * and the job's shutdown callback ends the call.
+   */
+  hangUp(): Promise<CallEndReport>;
+}
+
+/**
+ * @param options the process's pool, config and memory services; the caller's identity (from
+ *   the signed token, never from anything said); where the caller is
+ * @returns the live call, once the session has started and the greeting is queued to be spoken
+ * @throws what `session.start` throws (the call was opened and handed to `onOpened` first)
+ */
+export async function runCall(options: RunCallOptions): Promise<LiveCall> {
+  const { pool, config, connection } = options;
+  const call = await openCall(options);
+  options.onOpened?.(call);
+  const session = createAgentSession(pool, config, {
+    inferenceExecutor: options.inferenceExecutor,
+  });
+  if ('audio' in connection) {
+    session.input.audio = connection.audio.input;
+    session.output.audio = connection.audio.output;
+  }
+  call.attach(session);
+  await session.start({
+    agent: call.agent,
+    ...('room' in connection ? { room: connection.room } : {}),
+  });
+  session.say(call.greeting.text);
+  return {
+    call,
+    session,
+    async hangUp() {
+      await session.close();
+      return call.end();
+    },
+  };
+}
