@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/config.js';
-import { LOG_LEVELS, TTS_VOICES } from '../../../src/config/rules.js';
+import { LOG_LEVELS, TTS_VOICES, TURN_DETECTIONS } from '../../../src/config/rules.js';
 import { Prng, seed } from '../../reliability/support/prng.js';
 
 type Rule =
@@ -39,6 +39,7 @@ const RULES: Record<string, Rule> = {
   OPENAI_STT_REALTIME: { kind: 'flag' },
   OPENAI_TTS_MODEL: TEXT,
   OPENAI_TTS_VOICE: { kind: 'enum', values: [...TTS_VOICES] },
+  TURN_DETECTION: { kind: 'enum', values: [...TURN_DETECTIONS] },
   OPENAI_TIMEOUT_MS: int(1_000, 600_000),
   SUPABASE_URL: url('http:', 'https:'),
   SUPABASE_SERVICE_ROLE_KEY: TEXT,
@@ -191,6 +192,7 @@ describe('configuration, property by property', () => {
       if (env.MEMORY_DRAIN_TIMEOUT_MS)
         expect(config.memory.drainTimeoutMs, why).toBe(Number(env.MEMORY_DRAIN_TIMEOUT_MS));
       if (env.OPENAI_TTS_VOICE) expect(config.openai.ttsVoice, why).toBe(env.OPENAI_TTS_VOICE);
+      if (env.TURN_DETECTION) expect(config.voice.turnDetection, why).toBe(env.TURN_DETECTION);
     }
   });
 
