@@ -1,7 +1,9 @@
 /**
  * Test equipment: a session's ears and mouth without a room. `PushAudioInput` is a microphone the
- * test speaks into with generated PCM; `SpeechCapture` plays a `QueueAudioOutput` out instantly,
- * telling the session when each segment starts and finishes, as a real player must.
+ * test speaks into with PCM (real speech from `spoken-audio.ts`, or silence and noise);
+ * `SpeechCapture` plays a `QueueAudioOutput` out, instantly or in real time (so that the caller
+ * can talk over it), telling the session when each segment starts and finishes, as a real
+ * player must.
  */
 import { stream, voice } from '@livekit/agents';
 import { AudioFrame } from '@livekit/rtc-node';
@@ -43,9 +45,22 @@ function frames(ms: number, sampleRate: number, sample: (i: number) => number): 
   return out;
 }
 
-/** A tone loud enough for `EnergyVAD`: the "speech" a test says. */
+/** A steady hum: loud, and not speech. */
 export const tone = (ms: number, sampleRate = 16_000, level = 0.3) =>
   frames(ms, sampleRate, (i) => level * Math.sin((2 * Math.PI * 180 * i) / sampleRate));
+
+/** Steady white noise (a fan, a line's hiss), from a seeded generator: the same every run. */
+export function noise(ms: number, sampleRate = 16_000, level = 0.05, seed = 7) {
+  let state = seed;
+  const next = () => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+  return frames(ms, sampleRate, () => level * (2 * next() - 1));
+}
 
 export const silence = (ms: number, sampleRate = 16_000) => frames(ms, sampleRate, () => 0);
 
@@ -67,9 +82,19 @@ export class SpeechCapture {
   #interrupted = false;
   readonly #listeners = new Set<() => void>();
 
-  constructor(readonly output: voice.QueueAudioOutput) {
+  /**
+   * @param output the session's audio output
+   * @param options `realTime`: each segment takes as long to play as it lasts (the agent is
+   *   "speaking" meanwhile, and can be interrupted); otherwise it plays out at once
+   */
+  constructor(
+    readonly output: voice.QueueAudioOutput,
+    readonly options: { realTime?: boolean } = {},
+  ) {
     output.on('clear_buffer', ({ wasCapturing }: voice.QueueAudioOutputClearEvent) => {
-      if (!wasCapturing || !this.#current) return;
+      // In real time the whole answer may be queued already (the TTS finished): what is still
+      // playing is interrupted all the same.
+      if (!this.#current || (!wasCapturing && !this.options.realTime)) return;
       this.#interrupted = true;
       this.output.notifyPlaybackFinished(durationMs(this.#current) / 1000, true);
     });
@@ -91,6 +116,8 @@ export class SpeechCapture {
         this.#notify();
         continue;
       }
+      // Frames queued before an interruption are never played.
+      if (this.#interrupted) continue;
       if (!this.#current) {
         this.#current = {
           firstFrameAt: performance.now(),
@@ -104,6 +131,10 @@ export class SpeechCapture {
       }
       this.#current.frames++;
       this.#current.samples += item.samplesPerChannel;
+      if (this.options.realTime) {
+        const playedUntil = this.#current.firstFrameAt + durationMs(this.#current);
+        await delay(Math.max(0, playedUntil - performance.now()));
+      }
     }
   }
 
@@ -135,6 +166,17 @@ export class SpeechCapture {
       () => (this.segments[0] ?? this.#current)?.firstFrameAt,
       timeoutMs,
       () => 'no audio',
+    );
+  }
+
+  /** performance.now() of the first frame of the `count`-th segment, once it plays. */
+  segmentStarted(count: number, timeoutMs: number): Promise<number> {
+    return this.#until(
+      () =>
+        this.segments[count - 1]?.firstFrameAt ??
+        (this.segments.length === count - 1 ? this.#current?.firstFrameAt : undefined),
+      timeoutMs,
+      () => `segment ${count} not started`,
     );
   }
 
