@@ -10,6 +10,7 @@ import { overhead } from './overhead.js';
 import { parallelLlm } from './parallel-llm.js';
 import { poolBuild } from './pool-build.js';
 import { scale } from './scale.js';
+import { spokenTurn } from './spoken-turn.js';
 import { voicePath } from './voice-path.js';
 
 /** In the order the issue lists them. */
@@ -23,6 +24,7 @@ export const scenarios: Scenario[] = [
   batchedWrites,
   greeting,
   voicePath,
+  spokenTurn,
   poolBuild,
   scale,
   overhead,
