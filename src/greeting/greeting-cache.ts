@@ -1,15 +1,19 @@
 /**
  * Two-level greeting cache: an in-process LRU with a TTL in front of the shared store level
  * (every job process and worker machine sees the same rows). Keys pair the agent and the caller
- * identity, so one caller's greeting is never served to another.
+ * identity, so one caller's greeting is never served to another. The greeting's prepared audio
+ * rides along: in the store's row, and in a process level of its own (bounded by bytes).
  */
 import { LRUCache } from 'lru-cache';
-import type { GreetingStore } from '../store/greeting-store.js';
+import type { GreetingAudio, GreetingStore } from '../store/greeting-store.js';
+import { type GreetingAudioCache, callerEntry } from './greeting-audio-cache.js';
 
 export interface CachedGreeting {
   text: string;
   stale: boolean;
   level: 'memory' | 'store';
+  /** The audio prepared for it, any key (the caller checks the key): from the level that answered. */
+  audio?: GreetingAudio | undefined;
 }
 
 export interface GreetingCacheStats {
@@ -28,6 +32,8 @@ export interface GreetingCacheOptions {
   ttlMs?: number;
   max?: number;
   now?: () => number;
+  /** The process level of the greetings' audio; absent: audio is neither kept nor read. */
+  audio?: GreetingAudioCache;
 }
 
 type Entry = { text: string; stale: boolean };
@@ -38,6 +44,7 @@ export class GreetingCache {
   readonly #agent: string;
   readonly #ttlMs: number;
   readonly #now: () => number;
+  readonly #audio: GreetingAudioCache | undefined;
   #counts = { hits: 0, storeHits: 0, misses: 0, stale: 0, expired: 0 };
 
   constructor(options: GreetingCacheOptions) {
@@ -45,6 +52,7 @@ export class GreetingCache {
     this.#store = options.store;
     this.#ttlMs = options.ttlMs ?? 24 * 60 * 60_000;
     this.#now = options.now ?? Date.now;
+    this.#audio = options.audio;
     const clock = this.#now;
     this.#lru = new LRUCache<string, Entry>({
       max: options.max ?? 1_000,
@@ -70,7 +78,7 @@ export class GreetingCache {
     if (local) {
       this.#counts.hits++;
       if (local.stale) this.#counts.stale++;
-      return { ...local, level: 'memory' };
+      return { ...local, level: 'memory', audio: this.#audio?.get(this.#audioEntry(userId)) };
     }
     if (status.get === 'stale') this.#counts.expired++;
     const stored = this.#store ? await this.#store.getGreeting(this.#agent, userId) : undefined;
@@ -87,7 +95,9 @@ export class GreetingCache {
     this.#counts.storeHits++;
     if (stored.stale) this.#counts.stale++;
     this.#lru.set(key, { text: stored.text, stale: stored.stale }, { ttl: remainingMs });
-    return { text: stored.text, stale: stored.stale, level: 'store' };
+    if (stored.audio) this.#audio?.set(this.#audioEntry(userId), stored.audio, remainingMs);
+    else this.#audio?.delete(this.#audioEntry(userId));
+    return { text: stored.text, stale: stored.stale, level: 'store', audio: stored.audio };
   }
 
   /**
@@ -97,8 +107,26 @@ export class GreetingCache {
    * @throws what the store throws (process memory is set already)
    */
   async set(userId: string, text: string): Promise<void> {
+    const before = this.#lru.get(this.#key(userId));
     this.#lru.set(this.#key(userId), { text, stale: false });
+    // As the store's put: a new text has no audio yet.
+    if (before?.text !== text) this.#audio?.delete(this.#audioEntry(userId));
     await this.#store?.putGreeting(this.#agent, userId, text, Math.ceil(this.#ttlMs / 1000));
+  }
+
+  /**
+   * Keeps a greeting's prepared audio at both levels.
+   * @param userId the caller's identity
+   * @param text the greeting the audio speaks: the store keeps it only beside that same text
+   * @param audio the speech, keyed
+   * @returns whether the store kept it (false: the row is gone or holds a newer text; true
+   *   without a store)
+   * @throws what the store throws (process memory is set already)
+   */
+  async setAudio(userId: string, text: string, audio: GreetingAudio): Promise<boolean> {
+    const local = this.#lru.get(this.#key(userId));
+    if (!local || local.text === text) this.#audio?.set(this.#audioEntry(userId), audio);
+    return (await this.#store?.putGreetingAudio(this.#agent, userId, text, audio)) ?? true;
   }
 
   /**
@@ -117,12 +145,15 @@ export class GreetingCache {
       const entry = this.#lru.get(key);
       if (markStale && entry) this.#lru.set(key, { ...entry, stale: true }, { noUpdateTTL: true });
       else this.#lru.delete(key);
+      // Stale keeps the audio, as it keeps the text it speaks.
+      if (!markStale) this.#audio?.delete(this.#audioEntry(userId));
     } else if (markStale) {
       // Over a copy: each set moves its entry to the front, so the live iterator never ends.
       for (const [key, entry] of [...this.#lru.entries()])
         this.#lru.set(key, { ...entry, stale: true }, { noUpdateTTL: true });
     } else {
       this.#lru.clear();
+      this.#audio?.clearCallers();
     }
     if (scope.localOnly) return 0;
     return (
@@ -136,7 +167,8 @@ export class GreetingCache {
 
   /** For pool cleanup: drops expired entries. */
   purgeStale(): boolean {
-    return this.#lru.purgeStale();
+    const audio = this.#audio?.purgeStale() ?? false;
+    return this.#lru.purgeStale() || audio;
   }
 
   get size(): number {
@@ -151,6 +183,10 @@ export class GreetingCache {
       hitRate: lookups === 0 ? null : Math.round(((c.hits + c.storeHits) / lookups) * 1000) / 1000,
       size: this.#lru.size,
     };
+  }
+
+  #audioEntry(userId: string): string {
+    return callerEntry(this.#agent, userId);
   }
 
   #key(userId: string): string {

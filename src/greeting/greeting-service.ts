@@ -3,13 +3,16 @@
  * parallel with the caller's memories, within a small budget: a prepared greeting is spoken as
  * it is; a returning caller without one gets an instant personal template while the LLM writes
  * one in the background for next time; a new caller gets the generic greeting, no LLM at all.
+ * With prepared audio for the chosen text (this voice), no TTS either.
  */
 import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/redact.js';
+import type { GreetingAudio } from '../store/greeting-store.js';
 import type { StoredMemory } from '../store/memory-store.js';
+import type { GreetingAudioService } from './greeting-audio-service.js';
 import type { GreetingCache } from './greeting-cache.js';
 import type { GreetingGenerator } from './greeting-generator.js';
-import { GENERIC_GREETING, templateGreeting } from './greeting-text.js';
+import { GENERIC_GREETING, NEW_CALLER_GREETING, templateGreeting } from './greeting-text.js';
 
 export type GreetingSource = 'cache' | 'stale-cache' | 'template' | 'new-caller' | 'deadline';
 
@@ -17,13 +20,19 @@ export interface Greeting {
   text: string;
   source: GreetingSource;
   elapsedMs: number;
+  /** Its speech, prepared ahead with the session's voice: said without TTS. */
+  audio?: GreetingAudio | undefined;
 }
+
+type Choice = { text: string; source: GreetingSource; candidate?: GreetingAudio | undefined };
 
 export interface GreetingServiceOptions {
   cache: GreetingCache;
   generator: GreetingGenerator;
   /** Longest a caller waits for a personal greeting before hearing the generic one. */
   budgetMs?: number;
+  /** Prepared audio: absent, every greeting is said by the session's TTS. */
+  audio?: GreetingAudioService;
   logger?: Logger;
   secrets?: readonly string[];
 }
@@ -58,12 +67,12 @@ export class GreetingService {
   async greet(userId: string, memories: Promise<readonly StoredMemory[]>): Promise<Greeting> {
     const started = performance.now();
     const cached = this.options.cache.get(userId).catch(() => undefined);
-    const decided = (async (): Promise<{ text: string; source: GreetingSource }> => {
+    const decided = (async (): Promise<Choice> => {
       const hit = await cached;
-      if (hit && !hit.stale) return { text: hit.text, source: 'cache' };
+      if (hit && !hit.stale) return { text: hit.text, source: 'cache', candidate: hit.audio };
       const known = await memories.catch(() => [] as readonly StoredMemory[]);
       if (known.length > 0) void this.refresh(userId, known);
-      if (hit) return { text: hit.text, source: 'stale-cache' };
+      if (hit) return { text: hit.text, source: 'stale-cache', candidate: hit.audio };
       return {
         text: templateGreeting(known),
         source: known.length === 0 ? 'new-caller' : 'template',
@@ -71,7 +80,7 @@ export class GreetingService {
     })();
 
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<{ text: string; source: GreetingSource }>((resolve) => {
+    const deadline = new Promise<Choice>((resolve) => {
       timer = setTimeout(
         () => resolve({ text: GENERIC_GREETING, source: 'deadline' }),
         this.#budgetMs,
@@ -84,7 +93,23 @@ export class GreetingService {
       // Too slow this time: make sure the next call finds one ready.
       void memories.then((known) => this.precompute(userId, known)).catch(() => undefined);
     }
-    return { ...chosen, elapsedMs: Math.round((performance.now() - started) * 10) / 10 };
+    return {
+      text: chosen.text,
+      source: chosen.source,
+      elapsedMs: Math.round((performance.now() - started) * 10) / 10,
+      audio: this.#audioFor(userId, chosen),
+    };
+  }
+
+  /** The prepared audio for the chosen text; on a miss, made in the background for next time. */
+  #audioFor(userId: string, { text, source, candidate }: Choice): GreetingAudio | undefined {
+    const service = this.options.audio;
+    const audio = service?.find(text, candidate);
+    if (!service || audio) return audio;
+    if (source === 'cache' || source === 'stale-cache') void service.prepare(userId, text);
+    else if (source !== 'template') void service.preparePhrases([text]);
+    // A template is replaced by the LLM's greeting, whose audio is made once it is written.
+    return undefined;
   }
 
   /**
@@ -98,6 +123,7 @@ export class GreetingService {
       .generate(memories)
       .then(async (text) => {
         await this.options.cache.set(userId, text);
+        void this.options.audio?.prepare(userId, text);
         return text;
       })
       .catch((error: unknown) => {
@@ -118,6 +144,24 @@ export class GreetingService {
     return this.refresh(userId, memories);
   }
 
+  /**
+   * Makes a caller's greeting's audio (joins one already being made for that text).
+   * @param userId the caller's identity
+   * @param text the greeting stored for them
+   * @returns whether the store kept it; false without audio; never rejects
+   */
+  prepareAudio(userId: string, text: string): Promise<boolean> {
+    return this.options.audio?.prepare(userId, text) ?? Promise.resolve(false);
+  }
+
+  /**
+   * At process start (prewarm): the new-caller and generic greetings' audio, once per process.
+   * @returns once both are ready or failed; never rejects
+   */
+  async prepareCommonAudio(): Promise<void> {
+    await this.options.audio?.preparePhrases([NEW_CALLER_GREETING, GENERIC_GREETING]);
+  }
+
   stats() {
     return {
       ...this.options.cache.stats(),
@@ -125,6 +169,7 @@ export class GreetingService {
       llmCalls: this.options.generator.calls,
       llmFailures: this.options.generator.failures,
       generating: this.#generating.size,
+      ...(this.options.audio ? { audio: this.options.audio.stats() } : {}),
     };
   }
 }

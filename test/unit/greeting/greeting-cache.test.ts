@@ -9,53 +9,9 @@ import { GreetingCache } from '../../../src/greeting/greeting-cache.js';
 import { GreetingGenerator } from '../../../src/greeting/greeting-generator.js';
 import { GreetingService } from '../../../src/greeting/greeting-service.js';
 import { NEW_CALLER_GREETING } from '../../../src/greeting/greeting-text.js';
-import type {
-  GreetingScope,
-  GreetingStore,
-  StoredGreeting,
-} from '../../../src/store/greeting-store.js';
+import { FakeGreetingStore, manualClock } from './fake-greeting-store.js';
 
 const HOUR = 3_600_000;
-
-/** A clock the test moves by hand. */
-function manualClock(start = Date.UTC(2026, 0, 1)) {
-  let now = start;
-  return { now: () => now, advance: (ms: number) => (now += ms) };
-}
-
-/** The store level in a Map, on the test's clock; counts its calls; can be made to fail. */
-class FakeGreetingStore implements GreetingStore {
-  readonly rows = new Map<string, StoredGreeting>();
-  readonly calls = { get: 0, put: 0, invalidate: [] as GreetingScope[] };
-  failure: Error | undefined;
-
-  constructor(private readonly now: () => number) {}
-
-  /** A row written directly, as another process would have written it. */
-  put(agent: string, userId: string, text: string, ttlMs: number, stale = false): void {
-    const createdAt = new Date(this.now());
-    const expiresAt = new Date(this.now() + ttlMs);
-    this.rows.set(JSON.stringify([agent, userId]), { text, createdAt, expiresAt, stale });
-  }
-
-  async getGreeting(agent: string, userId: string): Promise<StoredGreeting | undefined> {
-    this.calls.get++;
-    if (this.failure) throw this.failure;
-    return this.rows.get(JSON.stringify([agent, userId]));
-  }
-
-  async putGreeting(agent: string, userId: string, text: string, ttlSeconds: number) {
-    this.calls.put++;
-    if (this.failure) throw this.failure;
-    this.put(agent, userId, text, ttlSeconds * 1000);
-  }
-
-  async invalidateGreetings(scope: GreetingScope): Promise<number> {
-    this.calls.invalidate.push(scope);
-    if (this.failure) throw this.failure;
-    return 7; // what the store says it touched, passed on as it is
-  }
-}
 
 function setup(ttlMs = HOUR) {
   const clock = manualClock();
