@@ -5,7 +5,12 @@
  * Supabase store does through PostgREST.
  */
 import postgres, { type Sql } from 'postgres';
-import type { GreetingScope, GreetingStore, StoredGreeting } from './greeting-store.js';
+import type {
+  GreetingAudio,
+  GreetingScope,
+  GreetingStore,
+  StoredGreeting,
+} from './greeting-store.js';
 import {
   type MemoryInput,
   type MemoryStore,
@@ -18,6 +23,7 @@ import {
   type GreetingRow,
   type MemoryRow,
   type SaveRow,
+  greetingAudioParams,
   heardAtParam,
   memoryItems,
   toSaveResult,
@@ -119,6 +125,23 @@ export class PostgresMemoryStore implements MemoryStore, GreetingStore {
       (sql) =>
         sql`select public.put_greeting(${agent}, ${userId}, ${text}, ${Math.ceil(ttlSeconds)})`,
     );
+  }
+
+  async putGreetingAudio(
+    agent: string,
+    userId: string,
+    text: string,
+    audio: GreetingAudio,
+  ): Promise<boolean> {
+    const { key, sampleRate, base64 } = greetingAudioParams(audio);
+    const [row] = await this.run(
+      'put_greeting_audio',
+      (sql) => sql<{ stored: boolean }[]>`
+        select public.put_greeting_audio(
+          ${agent}, ${userId}, ${text}, ${key}, ${sampleRate}, ${base64}
+        ) as stored`,
+    );
+    return row!.stored;
   }
 
   async invalidateGreetings(scope: GreetingScope): Promise<number> {

@@ -3,7 +3,12 @@
  * call goes through the pool's keep-alive dispatcher. Same SQL functions as the Postgres store.
  */
 import type { SupabaseClient } from '@supabase/supabase-js';
-import type { GreetingScope, GreetingStore, StoredGreeting } from './greeting-store.js';
+import type {
+  GreetingAudio,
+  GreetingScope,
+  GreetingStore,
+  StoredGreeting,
+} from './greeting-store.js';
 import {
   type MemoryInput,
   type MemoryStore,
@@ -15,6 +20,7 @@ import {
   type GreetingRow,
   type MemoryRow,
   type SaveRow,
+  greetingAudioParams,
   heardAtParam,
   memoryItems,
   toSaveResult,
@@ -77,6 +83,23 @@ export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
       p_user_id: userId,
       p_text: text,
       p_ttl_seconds: Math.ceil(ttlSeconds),
+    });
+  }
+
+  async putGreetingAudio(
+    agent: string,
+    userId: string,
+    text: string,
+    audio: GreetingAudio,
+  ): Promise<boolean> {
+    const { key, sampleRate, base64 } = greetingAudioParams(audio);
+    return this.call<boolean>('put_greeting_audio', {
+      p_agent: agent,
+      p_user_id: userId,
+      p_text: text,
+      p_key: key,
+      p_sample_rate: sampleRate,
+      p_audio: base64,
     });
   }
 

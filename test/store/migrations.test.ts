@@ -105,6 +105,7 @@ describe('migrations', () => {
       'load_memories(text,integer)',
       'memory_store_ping()',
       'put_greeting(text,text,text,integer)',
+      'put_greeting_audio(text,text,text,text,integer,text)',
       'save_memories(text,text,jsonb,timestamp with time zone)',
     ]);
     for (const { signature, proconfig } of functions) {
@@ -138,6 +139,52 @@ describe('migrations', () => {
             new Date(),
           ),
         ).toEqual({ inserted: 1, updated: 0, unchanged: 0, replayed: true, forgotten: false });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the greeting audio migration on a database holding the previous schema', () => {
+  it('keeps every greeting as it was, without audio, and audio can then be stored', async () => {
+    const url = await server.createDatabase({ migrate: false });
+    const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
+    const all = await readMigrations();
+    const before = all.filter((m) => m.name < '20261201000200');
+    try {
+      for (const m of before) await writeFile(join(dir, m.name), m.sql);
+      await withSql(url, (sql) => applyMigrations(sql, dir));
+      await server.query(
+        `select public.put_greeting('agent', 'maya', 'Welcome back, Maya!', 3600);
+         select public.put_greeting('agent', 'ravi', 'Welcome back, Ravi!', 3600);
+         select public.invalidate_greetings(null, 'ravi', true);`,
+        url,
+      );
+      const rows = () =>
+        server.query<{ user_id: string; text: string; expires_at: Date; stale: boolean }>(
+          'select user_id, text, expires_at, stale from public.greetings order by user_id',
+          url,
+        );
+      const old = await rows();
+
+      expect(await withSql(url, (sql) => applyMigrations(sql))).toEqual(
+        all.slice(before.length).map((m) => m.name),
+      );
+      expect(await rows()).toEqual(old);
+      const store = await PostgresMemoryStore.connect(url);
+      try {
+        const maya = await store.getGreeting('agent', 'maya');
+        expect(maya).toMatchObject({ text: 'Welcome back, Maya!', stale: false });
+        expect(maya).not.toHaveProperty('audio');
+        expect(await store.getGreeting('agent', 'ravi')).toMatchObject({ stale: true });
+        const audio = { key: 'k', sampleRate: 24_000, pcm: new Uint8Array([1, 2, 3, 4]) };
+        expect(await store.putGreetingAudio('agent', 'maya', 'Welcome back, Maya!', audio)).toBe(
+          true,
+        );
+        expect((await store.getGreeting('agent', 'maya'))!.audio).toEqual(audio);
       } finally {
         await store.close();
       }
@@ -199,6 +246,22 @@ describe('migrations on a database set up as Supabase sets one up', () => {
       { role: 'anon', table: false, save: false },
       { role: 'authenticated', table: false, save: false },
       { role: 'service_role', table: true, save: true },
+    ]);
+  });
+
+  it('the greeting functions the audio migration made are closed to anon and authenticated', async () => {
+    const rows = await supabaseLike.query<{ role: string; get: boolean; put: boolean }>(
+      `select r as role,
+              has_function_privilege(r, 'public.get_greeting(text, text)', 'EXECUTE') as get,
+              has_function_privilege(r,
+                'public.put_greeting_audio(text, text, text, text, integer, text)', 'EXECUTE') as put
+         from unnest(array['anon', 'authenticated', 'service_role']) as r order by 1`,
+      url,
+    );
+    expect(rows).toEqual([
+      { role: 'anon', get: false, put: false },
+      { role: 'authenticated', get: false, put: false },
+      { role: 'service_role', get: true, put: true },
     ]);
   });
 });

@@ -39,6 +39,11 @@ describe.skipIf(!POSTGREST_BINARY)('row-level security', () => {
     );
     await store.forget(victim, ['old_city']); // a fence row of the victim's, to attack
     await store.putGreeting('agent', victim, 'Welcome back, Maya!', 600);
+    await store.putGreetingAudio('agent', victim, 'Welcome back, Maya!', {
+      key: 'k',
+      sampleRate: 24000,
+      pcm: new Uint8Array([7, 7, 7, 7]),
+    });
     await store.close();
   });
   afterAll(async () => {
@@ -128,6 +133,17 @@ describe.skipIf(!POSTGREST_BINARY)('row-level security', () => {
         ['forget_memories', { p_user_id: victim, p_keys: null }],
         ['get_greeting', { p_agent: 'agent', p_user_id: victim }],
         ['put_greeting', { p_agent: 'agent', p_user_id: victim, p_text: 'Hi', p_ttl_seconds: 60 }],
+        [
+          'put_greeting_audio',
+          {
+            p_agent: 'agent',
+            p_user_id: victim,
+            p_text: 'Welcome back, Maya!',
+            p_key: 'k',
+            p_sample_rate: 24000,
+            p_audio: 'AAAA',
+          },
+        ],
         ['invalidate_greetings', { p_agent: null, p_user_id: null, p_mark_stale: false }],
         ['memory_store_ping', {}],
       ] as const;
@@ -149,6 +165,13 @@ describe.skipIf(!POSTGREST_BINARY)('row-level security', () => {
       supabase.databaseUrl,
     );
     expect(fences).toEqual([{ key: 'old_city' }]);
+    const greeting = await call(supabase.serviceRoleKey, 'rpc/get_greeting', {
+      p_agent: 'agent',
+      p_user_id: victim,
+    });
+    expect(await greeting.json()).toEqual([
+      expect.objectContaining({ text: 'Welcome back, Maya!', audio: 'BwcHBw==', audio_key: 'k' }),
+    ]);
   });
 
   it('a forged key (wrong signing secret) is rejected', async () => {

@@ -9,7 +9,15 @@ import { MemoryStoreError } from '../../src/store/memory-store.js';
 export class SwitchableStore implements MemoryAndGreetingStore {
   down = false;
   delayMs = 0;
-  calls = { save: 0, load: 0, forget: 0, getGreeting: 0, putGreeting: 0, invalidateGreetings: 0 };
+  calls = {
+    save: 0,
+    load: 0,
+    forget: 0,
+    getGreeting: 0,
+    putGreeting: 0,
+    putGreetingAudio: 0,
+    invalidateGreetings: 0,
+  };
 
   constructor(private readonly inner: MemoryAndGreetingStore) {}
 
@@ -43,6 +51,10 @@ export class SwitchableStore implements MemoryAndGreetingStore {
   async putGreeting(...args: Parameters<GreetingStore['putGreeting']>) {
     await this.#gate('putGreeting');
     return this.inner.putGreeting(...args);
+  }
+  async putGreetingAudio(...args: Parameters<GreetingStore['putGreetingAudio']>) {
+    await this.#gate('putGreetingAudio');
+    return this.inner.putGreetingAudio(...args);
   }
   async invalidateGreetings(...args: Parameters<GreetingStore['invalidateGreetings']>) {
     await this.#gate('invalidateGreetings');
