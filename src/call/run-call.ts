@@ -3,7 +3,8 @@
  * the session on the pool, the greeting spoken, every finished turn to memory; at hang-up, the
  * memory drained and the next greeting prepared. Production passes the room (the framework
  * binds the caller's microphone and the agent's track to the session); a test passes audio in
- * and out instead, and runs everything else exactly as a job does.
+ * and out instead, and runs everything else exactly as a job does; `npm run chat` passes text:
+ * typed turns on the LLM alone, the greeting written into the conversation instead of spoken.
  */
 import type { ipc, voice } from '@livekit/agents';
 import type { Room } from '@livekit/rtc-node';
@@ -15,9 +16,14 @@ import {
   openCall,
 } from './caller-call.js';
 
-/** Where the caller is: a LiveKit room, or audio streams (tests, tools without a room). */
+/**
+ * Where the caller is: a LiveKit room; audio streams (tests, tools without a room); or text
+ * (`npm run chat`: turns through `session.run({ userInput })`, no speech, no voice detection).
+ */
 export type CallConnection =
-  { room: Room } | { audio: { input: voice.AudioInput; output: voice.AudioOutput } };
+  | { room: Room }
+  | { audio: { input: voice.AudioInput; output: voice.AudioOutput } }
+  | { text: true };
 
 export interface RunCallOptions extends OpenCallOptions {
   connection: CallConnection;
@@ -42,6 +48,7 @@ export interface LiveCall {
  * @param options the process's pool, config and memory services; the caller's identity (from
  *   the signed token, never from anything said); where the caller is
  * @returns the live call, once the session has started and the greeting is queued to be spoken
+ *   (text: once the greeting is in the conversation, as the assistant's first message)
  * @throws what `session.start` throws (the call was opened and handed to `onOpened` first)
  */
 export async function runCall(options: RunCallOptions): Promise<LiveCall> {
@@ -49,6 +56,7 @@ export async function runCall(options: RunCallOptions): Promise<LiveCall> {
   const call = await openCall(options);
   options.onOpened?.(call);
   const session = createAgentSession(pool, config, {
+    mode: 'text' in connection ? 'text' : 'voice',
     inferenceExecutor: options.inferenceExecutor,
   });
   if ('audio' in connection) {
@@ -60,7 +68,10 @@ export async function runCall(options: RunCallOptions): Promise<LiveCall> {
     agent: call.agent,
     ...('room' in connection ? { room: connection.room } : {}),
   });
-  session.say(call.greeting.text);
+  // With no audio output the framework needs no TTS: the greeting goes straight into the chat
+  // context, so the assistant knows it greeted, and the turn collector skips it as it does spoken.
+  const greeting = session.say(call.greeting.text);
+  if ('text' in connection) await greeting.waitForPlayout();
   return {
     call,
     session,
