@@ -23,6 +23,8 @@ import { TurnCollector } from './turn-collector.js';
 export interface CallEndReport {
   drain?: DrainReport;
   greetingPrepared: boolean;
+  /** The next greeting's speech is stored beside it: the next call says it without TTS. */
+  greetingAudioPrepared: boolean;
   elapsedMs: number;
 }
 
@@ -62,7 +64,7 @@ function callWithoutMemory(pool: ConnectionPool, userId: string): CallerCall {
     memoriesLoaded: false,
     greeting: { text: GENERIC_GREETING, source: 'deadline', elapsedMs: 0 },
     attach: () => undefined,
-    end: async () => ({ greetingPrepared: false, elapsedMs: 0 }),
+    end: async () => ({ greetingPrepared: false, greetingAudioPrepared: false, elapsedMs: 0 }),
   };
 }
 
@@ -146,16 +148,16 @@ export async function openCall({
         detach?.();
         collector.finish();
         const drain = await processor.drain(config.memory.drainTimeoutMs);
-        const greetingPrepared = await prepareNextGreeting(services, userId, {
+        const prepared = await prepareNextGreeting(services, userId, {
           before: memories,
-          reusedPrepared: greeting.source === 'cache',
+          greeting,
           config,
           logger,
           pool,
         });
         const report = {
           drain,
-          greetingPrepared,
+          ...prepared,
           elapsedMs: Math.round(performance.now() - started),
         };
         logger?.info(report, 'call ended');
@@ -190,36 +192,48 @@ async function loadMemories(
 
 /**
  * The next call's greeting is written now, while nobody waits: after the call's memories are
- * stored. Skipped when nothing changed and the greeting spoken today was already prepared.
+ * stored, and then its speech. Skipped when nothing changed and the greeting spoken today was
+ * already prepared (its speech is made if it had none).
  */
 async function prepareNextGreeting(
   services: MemoryServices,
   userId: string,
   context: {
     before: readonly StoredMemory[];
-    reusedPrepared: boolean;
+    greeting: Greeting;
     config: Config;
     logger?: Logger | undefined;
     pool: ConnectionPool;
   },
-): Promise<boolean> {
-  const { config, logger, pool } = context;
+): Promise<Pick<CallEndReport, 'greetingPrepared' | 'greetingAudioPrepared'>> {
+  const { config, logger, pool, greeting } = context;
+  const none = { greetingPrepared: false, greetingAudioPrepared: false };
   try {
     const latest = await pTimeout(services.store.load(userId, MEMORY_LOAD_LIMIT), {
       milliseconds: config.memory.loadTimeoutMs * 3,
     });
-    if (latest.length === 0) return false;
-    if (context.reusedPrepared && sameFacts(context.before, latest)) return false;
+    if (latest.length === 0) return none;
+    if (greeting.source === 'cache' && sameFacts(context.before, latest)) {
+      const greetingAudioPrepared =
+        greeting.audio !== undefined ||
+        (await services.greetings.prepareAudio(userId, greeting.text));
+      return { greetingPrepared: false, greetingAudioPrepared };
+    }
     const text = await pTimeout(services.greetings.precompute(userId, latest), {
       milliseconds: config.openai.timeoutMs,
     });
-    return text !== undefined;
+    if (text === undefined) return none;
+    // Bounded by the synthesis timeout; a failure is logged where it happens, never thrown.
+    return {
+      greetingPrepared: true,
+      greetingAudioPrepared: await services.greetings.prepareAudio(userId, text),
+    };
   } catch (error) {
     logger?.warn(
       { error: describeError(error, pool.secrets) },
       'next greeting not prepared; the next call uses a template',
     );
-    return false;
+    return none;
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import type { ipc, voice } from '@livekit/agents';
 import type { Room } from '@livekit/rtc-node';
+import { greetingAudioFrames } from '../greeting/greeting-audio-frames.js';
 import { createAgentSession } from './agent-session.js';
 import {
   type CallEndReport,
@@ -70,7 +71,12 @@ export async function runCall(options: RunCallOptions): Promise<LiveCall> {
   });
   // With no audio output the framework needs no TTS: the greeting goes straight into the chat
   // context, so the assistant knows it greeted, and the turn collector skips it as it does spoken.
-  const greeting = session.say(call.greeting.text);
+  // Spoken: from its prepared audio when there is some (no TTS request), else by the TTS.
+  const prepared = 'text' in connection ? undefined : call.greeting.audio;
+  const greeting = session.say(
+    call.greeting.text,
+    prepared ? { audio: greetingAudioFrames(prepared) } : undefined,
+  );
   if ('text' in connection) await greeting.waitForPlayout();
   return {
     call,

@@ -5,6 +5,9 @@
  */
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
+import { GreetingAudioCache } from '../greeting/greeting-audio-cache.js';
+import { GreetingAudioService } from '../greeting/greeting-audio-service.js';
+import { GreetingSynthesizer, greetingVoice } from '../greeting/greeting-audio.js';
 import { GreetingCache } from '../greeting/greeting-cache.js';
 import { GreetingGenerator } from '../greeting/greeting-generator.js';
 import { GreetingService } from '../greeting/greeting-service.js';
@@ -70,15 +73,28 @@ export function createMemoryServices(
     concurrency: config.memory.concurrency,
     timeoutMs: config.memory.extractionTimeoutMs,
   });
+  const ttlMs = config.greeting.ttlSeconds * 1000;
+  // The greetings' speech, made ahead with the session's voice, kept beside their text.
+  const audio = new GreetingAudioCache({ ttlMs, ...(now ? { now } : {}) });
   const cache = new GreetingCache({
     agent: config.livekit.agentName || 'default',
     store,
-    ttlMs: config.greeting.ttlSeconds * 1000,
+    ttlMs,
     max: config.greeting.cacheSize,
+    audio,
     ...(now ? { now } : {}),
   });
   const greetings = new GreetingService({
     cache,
+    audio: new GreetingAudioService({
+      synthesizer: new GreetingSynthesizer(background, greetingVoice(config), {
+        timeoutMs: config.openai.timeoutMs,
+      }),
+      cache,
+      audio,
+      logger: logger?.child({ component: 'greeting-audio' }),
+      secrets: pool.secrets,
+    }),
     generator: new GreetingGenerator(background, {
       model: config.openai.llmModel,
       timeoutMs: config.openai.timeoutMs,

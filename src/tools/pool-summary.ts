@@ -1,4 +1,5 @@
 /** Pool stats → one or two sentences a caller understands when spoken. Never a secret: only counts. */
+import type { GreetingAudioStats } from '../greeting/greeting-audio-service.js';
 import type { CleanupReport, PoolStats, ServiceStats } from '../pool/pool-stats.js';
 
 const SERVICE_NAMES = { openai: 'OpenAI', supabase: 'Supabase' } as const;
@@ -7,7 +8,18 @@ export function describePoolStats(stats: PoolStats): string {
   const sentences = [healthSentence(stats) + '; ' + connectionSentence(stats)];
   const p95 = stats.services.openai.latencyMs.p95;
   if (p95 !== null) sentences.push(`OpenAI's 95th-percentile latency is ${p95} milliseconds.`);
+  const greetingAudio = greetingAudioSentence(stats);
+  if (greetingAudio) sentences.push(greetingAudio);
   return sentences.join(' ');
+}
+
+/** How many greetings were said from speech prepared ahead (no TTS on entry). */
+function greetingAudioSentence(stats: PoolStats): string | undefined {
+  const greetings = stats.components['greetings'] as { audio?: GreetingAudioStats } | undefined;
+  const audio = greetings?.audio;
+  if (!audio || audio.hits + audio.misses === 0) return undefined;
+  const total = audio.hits + audio.misses;
+  return `${audio.hits} of ${total} ${total === 1 ? 'greeting was' : 'greetings were'} said from prepared audio.`;
 }
 
 function healthSentence(stats: PoolStats): string {

@@ -64,6 +64,9 @@ export async function prewarmJobProcess(proc: JobProcess<JobProcessData>): Promi
     const config = loadConfig();
     const { pool, services } = await buildProcessResources(config, logger);
     Object.assign(proc.userData, { config, pool, services, prewarmedAt: Date.now() });
+    // The new-caller and generic greetings' speech, once per process, while no caller waits. Not
+    // awaited: prewarm has 10 s in all, and a caller who comes first hears the TTS say them.
+    void services?.greetings.prepareCommonAudio();
     logger.info(
       { timingsMs: pool.buildTimingsMs, health: healthSummary(pool) },
       'connection pool prewarmed',

@@ -13,6 +13,8 @@ import { GreetingGenerator } from '../../../src/greeting/greeting-generator.js';
 import { GreetingService } from '../../../src/greeting/greeting-service.js';
 import { GENERIC_GREETING, NEW_CALLER_GREETING } from '../../../src/greeting/greeting-text.js';
 import type { Logger } from '../../../src/lib/logger.js';
+import type { PoolStats } from '../../../src/pool/pool-stats.js';
+import { describePoolStats } from '../../../src/tools/pool-summary.js';
 import { FakeGreetingStore, manualClock } from './fake-greeting-store.js';
 import { VOICE, audioFor, fakeSpeechClient } from './fake-speech.js';
 
@@ -144,5 +146,29 @@ describe('a synthesis that fails', () => {
       text: MAYA,
       audio: undefined,
     });
+  });
+});
+
+describe('its figures', () => {
+  it('hits, misses, bytes and prepare time in the stats; one clause in the voice answer', async () => {
+    const { store, greetings } = setup();
+    store.put('shop', 'maya', MAYA, HOUR);
+    await greetings.prepareAudio('maya', MAYA);
+    await greetings.greet('maya', newCaller()); // a hit
+    await greetings.greet('sam', newCaller()); // a new caller before prewarm: a miss
+    const audio = greetings.stats().audio!;
+    expect(audio).toMatchObject({ hits: 1, misses: 1, prepared: 1, failures: 0, entries: 1 });
+    expect(audio.bytes).toBe(audioFor(MAYA).pcm.length);
+    expect(audio.prepareMs.p95).toEqual(expect.any(Number));
+    const stats = {
+      services: {
+        openai: { configured: false, latencyMs: { p95: null } },
+        supabase: { configured: false },
+      },
+      otherHealth: {},
+      connections: { perOrigin: {}, warmReuseRatio: null },
+      components: { greetings: greetings.stats() },
+    } as unknown as PoolStats;
+    expect(describePoolStats(stats)).toContain('1 of 2 greetings were said from prepared audio.');
   });
 });
