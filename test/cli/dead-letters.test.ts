@@ -52,7 +52,8 @@ function run(
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
-      const json = code === 0 ? (JSON.parse(stdout) as Record<string, unknown>) : {};
+      const isJson = code === 0 && stdout.startsWith('{'); // not --help's text
+      const json = isJson ? (JSON.parse(stdout) as Record<string, unknown>) : {};
       resolve({ code, stdout, stderr, json });
     });
   });
@@ -125,6 +126,10 @@ describe('dead-letters command', () => {
 
     const all = await run(['replay']);
     expect(all.code).toBe(0);
+    expect(all.stderr).toBe(
+      `dead-letters: moved 2 back into ${made.dir} (the next job process replays them); ` +
+        `1 kept in ${join(made.dir, 'dead-letter')}\n`,
+    );
     expect(all.json).toMatchObject({
       replayed: 2,
       kept: 1,
@@ -191,11 +196,33 @@ describe('dead-letters command', () => {
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   }, 30_000);
 
-  it('a wrong command: the usage, exit 2', async () => {
-    for (const args of [[], ['purge'], ['list', '--reason', 'x'], ['replay', '--force']]) {
-      const wrong = await run(args);
+  it('a wrong command: what is wrong, then the usage, exit 2, nothing read', async () => {
+    const mistakes: [string[], string][] = [
+      [[], 'say what to do: list or replay'],
+      [['purge'], 'unknown command: purge'],
+      [['list', '--reason', 'x'], '--reason goes with replay, not list'],
+      [['replay', '--force'], "Unknown option '--force'"],
+    ];
+    for (const [args, why] of mistakes) {
+      const wrong = await run(args, { MEMORY_DATA_DIR: dataDir, MEMORY_STORE_CONNECTIONS: 'lots' });
       expect(wrong.code).toBe(2);
-      expect(wrong.stderr).toMatch(/^usage: npm run dead-letters -- list \| replay/);
+      expect(wrong.stdout).toBe('');
+      const [first, usage, more] = wrong.stderr.split('\n');
+      expect(first).toBe(`dead-letters: ${why}`);
+      expect(usage).toBe('usage: npm run dead-letters -- list | replay [--reason <text>]');
+      expect(more).toBe('(--help for more)');
+    }
+  }, 30_000);
+
+  it('--help: the usage, both commands and the option, exit 0', async () => {
+    for (const args of [['--help'], ['replay', '--bogus', '-h']]) {
+      const help = await run(args, {});
+      expect(help.code).toBe(0);
+      expect(help.stderr).toBe('');
+      expect(help.stdout).toMatch(/^usage: npm run dead-letters -- list \| replay/);
+      for (const word of ['  list ', '  replay ', '--reason <text>', 'MEMORY_DATA_DIR']) {
+        expect(help.stdout).toContain(word);
+      }
     }
   }, 30_000);
 });
