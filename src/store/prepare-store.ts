@@ -19,8 +19,26 @@ import { SupabaseMemoryStore } from './supabase-store.js';
 export type PreparedStore =
   | { kind: 'supabase' }
   | { kind: 'postgres'; migrated: boolean }
-  | { kind: 'embedded'; port: number; reused: boolean; pid?: number | undefined }
+  | {
+      kind: 'embedded';
+      port: number;
+      reused: boolean;
+      /** The server's pid when this process started it. */
+      pid?: number | undefined;
+      /** Leaves the server: the last of its users (workers, `chat`) stops it and waits. */
+      stop: () => Promise<void>;
+      /** Processes of ours that must outlive us (the server, its watchdog): never reap them. */
+      ownPids: () => number[];
+    }
   | { kind: 'none'; reason: string };
+
+export interface PrepareOptions {
+  /**
+   * Watch the embedded PostgreSQL and start it again when it disappears (the worker does; a
+   * short command that stops it itself does not). Default false.
+   */
+  keepEmbeddedRunning?: boolean;
+}
 
 /**
  * Run once by the main worker process, before any job process is forked: checks Supabase's
@@ -30,12 +48,14 @@ export type PreparedStore =
  * @param config the validated configuration
  * @param logger where the outcome is logged (never a credential)
  * @param env the environment job processes inherit
+ * @param options whether to keep the embedded PostgreSQL running
  * @returns what was prepared
  */
 export async function prepareMemoryStore(
   config: Config,
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
+  options: PrepareOptions = {},
 ): Promise<PreparedStore> {
   if (config.supabase) {
     await checkSupabaseSchema(config.supabase, logger);
@@ -63,8 +83,9 @@ export async function prepareMemoryStore(
     );
     return { kind: 'none', reason };
   }
-  // Stopped when the worker exits (after the framework has drained its jobs).
+  // Left when the worker exits (after the framework has drained its jobs): the last user stops it.
   process.once('exit', () => embedded.stopOnExit());
+  if (options.keepEmbeddedRunning) embedded.keepRunning(logger);
   env.DATABASE_URL = embedded.url;
   await migrate(embedded.url, logger, [embedded.password]);
   logger.info(
@@ -76,9 +97,16 @@ export async function prepareMemoryStore(
     },
     embedded.started
       ? 'embedded PostgreSQL started'
-      : 'embedded PostgreSQL already running: reused',
+      : 'embedded PostgreSQL already running: reused (the last worker using it stops it)',
   );
-  return { kind: 'embedded', port: embedded.port, reused: !embedded.started, pid: embedded.pid };
+  return {
+    kind: 'embedded',
+    port: embedded.port,
+    reused: !embedded.started,
+    pid: embedded.pid,
+    stop: () => embedded.stop(),
+    ownPids: () => embedded.ownPids(),
+  };
 }
 
 /**
