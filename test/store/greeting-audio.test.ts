@@ -210,6 +210,44 @@ describe.each(stores)('%s store: greeting audio', (_name, open, skip) => {
   );
 
   it.skipIf(skip)(
+    'each audio write drops the audio of at most 10 expired greetings, keeping their rows',
+    async () => {
+      const expired = Array.from({ length: 12 }, user);
+      const audio = speech('k', 1_000);
+      for (const id of expired) {
+        await store.putGreeting('agent', id, 'Welcome back!', 3600);
+        await store.putGreetingAudio('agent', id, 'Welcome back!', audio);
+      }
+      await postgres.query(
+        `update public.greetings set expires_at = now() - interval '1 minute'
+          where user_id in (${expired.map((id) => `'${id}'`).join(', ')})`,
+        subject.databaseUrl,
+      );
+      const withAudio = async () =>
+        (
+          await postgres.query<{ n: number }>(
+            `select count(*)::int as n from public.greetings
+              where audio is not null and user_id in (${expired.map((id) => `'${id}'`).join(', ')})`,
+            subject.databaseUrl,
+          )
+        )[0]!.n;
+
+      const live = user();
+      await store.putGreeting('agent', live, 'Hi!', 3600);
+      expect(await store.putGreetingAudio('agent', live, 'Hi!', audio)).toBe(true);
+      expect(await withAudio()).toBe(2);
+      expect(await store.putGreetingAudio('agent', live, 'Hi!', audio)).toBe(true);
+      expect(await withAudio()).toBe(0);
+      expect((await store.getGreeting('agent', live))!.audio).toBeDefined();
+      const [first] = expired;
+      expect(await store.getGreeting('agent', first!)).toMatchObject({ text: 'Welcome back!' });
+      // A write to an expired row is not undone by its own clean-up.
+      expect(await store.putGreetingAudio('agent', first!, 'Welcome back!', audio)).toBe(true);
+      expect((await store.getGreeting('agent', first!))!.audio).toBeDefined();
+    },
+  );
+
+  it.skipIf(skip)(
     'oversize or malformed audio is refused before it is sent (22023), nothing written',
     async () => {
       const id = user();
