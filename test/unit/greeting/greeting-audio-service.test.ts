@@ -117,8 +117,11 @@ describe('prepared audio follows its text', () => {
     const { store, cache, greetings } = setup();
     store.put('shop', 'maya', MAYA, HOUR);
     expect(await greetings.prepareAudio('maya', MAYA)).toBe(true);
+    await cache.get('maya'); // now in process memory too
     await cache.invalidate({ userId: 'maya', markStale: true, localOnly: true });
-    expect((await greetings.greet('maya', newCaller())).audio).toEqual(audioFor(MAYA));
+    const stale = await greetings.greet('maya', newCaller());
+    expect(stale).toMatchObject({ source: 'stale-cache', audio: audioFor(MAYA) });
+    expect(store.calls.get).toBe(1); // answered by process memory
     await cache.invalidate({ userId: 'maya', localOnly: true });
     store.rows.clear(); // as the store's delete
     expect((await greetings.greet('maya', newCaller())).audio).toBeUndefined();
