@@ -51,6 +51,8 @@ export interface GreetingStore {
   /**
    * Stores a greeting's prepared speech beside its row, in one round trip. The row keeps its
    * expiry; a stale mark keeps the audio, an invalidation or a forget deletes it with the row.
+   * Each call also drops the audio of at most 10 expired greetings (of any caller), so audio
+   * does not pile up for callers who never call back.
    * @param agent The agent the greeting belongs to.
    * @param userId The caller.
    * @param text The text the audio speaks: stored only if the row still holds this text (a newer

@@ -161,3 +161,7 @@ begin
   end if;
 end;
 $$;
+
+-- A PostgREST already serving this database learns the new function and result shape now (on
+-- commit), not at its next restart; with no PostgREST listening this does nothing.
+notify pgrst, 'reload schema';

@@ -148,52 +148,6 @@ describe('migrations', () => {
   });
 });
 
-describe('the greeting audio migration on a database holding the previous schema', () => {
-  it('keeps every greeting as it was, without audio, and audio can then be stored', async () => {
-    const url = await server.createDatabase({ migrate: false });
-    const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
-    const all = await readMigrations();
-    const before = all.filter((m) => m.name < '20261201000200');
-    try {
-      for (const m of before) await writeFile(join(dir, m.name), m.sql);
-      await withSql(url, (sql) => applyMigrations(sql, dir));
-      await server.query(
-        `select public.put_greeting('agent', 'maya', 'Welcome back, Maya!', 3600);
-         select public.put_greeting('agent', 'ravi', 'Welcome back, Ravi!', 3600);
-         select public.invalidate_greetings(null, 'ravi', true);`,
-        url,
-      );
-      const rows = () =>
-        server.query<{ user_id: string; text: string; expires_at: Date; stale: boolean }>(
-          'select user_id, text, expires_at, stale from public.greetings order by user_id',
-          url,
-        );
-      const old = await rows();
-
-      expect(await withSql(url, (sql) => applyMigrations(sql))).toEqual(
-        all.slice(before.length).map((m) => m.name),
-      );
-      expect(await rows()).toEqual(old);
-      const store = await PostgresMemoryStore.connect(url);
-      try {
-        const maya = await store.getGreeting('agent', 'maya');
-        expect(maya).toMatchObject({ text: 'Welcome back, Maya!', stale: false });
-        expect(maya).not.toHaveProperty('audio');
-        expect(await store.getGreeting('agent', 'ravi')).toMatchObject({ stale: true });
-        const audio = { key: 'k', sampleRate: 24_000, pcm: new Uint8Array([1, 2, 3, 4]) };
-        expect(await store.putGreetingAudio('agent', 'maya', 'Welcome back, Maya!', audio)).toBe(
-          true,
-        );
-        expect((await store.getGreeting('agent', 'maya'))!.audio).toEqual(audio);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-});
-
 describe('migrations on a database set up as Supabase sets one up', () => {
   // Its own server: the roles are cluster-wide, and the plain-Postgres test wants none.
   let supabaseLike: TestPostgres;
