@@ -1,23 +1,23 @@
 /**
  * The memory store for `npm run chat`, made ready as the worker's main process makes it (one
  * process plays both parts here): migrations, or the embedded PostgreSQL when nothing is
- * configured; and, unlike the worker, stopped before the command returns, so that the next
- * `chat` on the same data directory starts its own instead of reusing one that is shutting down.
+ * configured, which the chat then uses alongside any worker on the same data directory. Unlike
+ * the worker, the chat leaves it before the command returns: when it was its last user, the
+ * server is stopped and waited for, so the next `chat` never finds one still shutting down.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { type Config, loadConfig } from '../config/config.js';
 import type { Logger } from '../lib/logger.js';
-import { processIsAlive } from '../lib/process-alive.js';
+import { describeError } from '../lib/redact.js';
 import { type PreparedStore, prepareMemoryStore } from '../store/prepare-store.js';
-
-/** How long a fast shutdown of the embedded PostgreSQL may take before we stop waiting. */
-const POSTGRES_STOP_TIMEOUT_MS = 10_000;
 
 export interface ChatStore {
   /** The configuration the chat runs on: `DATABASE_URL` filled in for the embedded PostgreSQL. */
   config: Config;
   prepared: PreparedStore;
-  /** Stops the embedded PostgreSQL this chat started (one it reused is left running). Never throws. */
+  /**
+   * Leaves the embedded PostgreSQL: stopped, and waited for, when no worker or other command
+   * still uses it. Never throws: a failure is logged (the exit hook and the watchdog remain).
+   */
   release(): Promise<void>;
 }
 
@@ -32,24 +32,17 @@ export async function prepareChatStore(
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ChatStore> {
+  // Not kept running: the chat is short, and a server that disappears under it ends its memory.
   const prepared = await prepareMemoryStore(config, logger, env);
   return {
     // Read again as a job process does: the embedded PostgreSQL's URL is now in the environment.
     config: prepared.kind === 'embedded' ? loadConfig(env) : config,
     prepared,
-    release: () => stopStartedPostgres(prepared),
+    release: async () => {
+      if (prepared.kind !== 'embedded') return;
+      await prepared.stop().catch((error: unknown) => {
+        logger.warn({ error: describeError(error) }, 'embedded PostgreSQL not left cleanly');
+      });
+    },
   };
-}
-
-async function stopStartedPostgres(prepared: PreparedStore): Promise<void> {
-  if (prepared.kind !== 'embedded' || prepared.reused || prepared.pid === undefined) return;
-  const { pid } = prepared;
-  try {
-    process.kill(pid, 'SIGINT'); // PostgreSQL's fast shutdown
-  } catch {
-    return; // already gone
-  }
-  const deadline = Date.now() + POSTGRES_STOP_TIMEOUT_MS;
-  // Our own child: Node reaps it as soon as it exits, and then it is no longer alive.
-  while (processIsAlive(pid) && Date.now() < deadline) await delay(25);
 }
