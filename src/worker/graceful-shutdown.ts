@@ -69,11 +69,14 @@ export function hardenShutdown(logger: Logger, options: ShutdownOptions = {}): v
         delay(closeDeadlineMs, true, { ref: false }),
       ]);
       if (!stalled) return;
-      // Running calls are never cut: the deadline counts only once none is left.
+      // Running calls are never cut: the deadline counts only once none is left. What is left
+      // then is an idle process still starting (a Ctrl-C in the first seconds, or a replacement
+      // forked as the last job ended): nothing to protect, and it ends with the worker. An
+      // expected stop, so not a warning.
       if (this.activeJobs.length === 0) {
-        logger.warn(
+        logger.info(
           { deadlineMs: closeDeadlineMs },
-          'worker close stalled with no job running; exiting',
+          'worker stopped; idle processes still starting end with it',
         );
         return;
       }

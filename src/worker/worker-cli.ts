@@ -10,14 +10,17 @@ import { describeError, redactUrl } from '../lib/redact.js';
 import { withoutUndefined } from '../lib/without-undefined.js';
 import { prepareMemoryStore } from '../store/prepare-store.js';
 import { hardenShutdown } from './graceful-shutdown.js';
+import { healthPortProblem } from './health-port.js';
+import { quietExpectedFailures } from './quiet-expected-failures.js';
 import { reapChildrenOnExit } from './reap-children.js';
+import { describeFailure, waitForLiveKit } from './wait-for-livekit.js';
 
 const COMMANDS_THAT_CONNECT = new Set(['start', 'dev', 'connect']);
 
 /**
- * The main process: `start`, `dev` and `connect` check the configuration (one clear error, exit
- * 1), prepare the memory store, then hand over to the framework's CLI; other commands go
- * straight to the CLI.
+ * The main process: `start`, `dev` and `connect` check the configuration, the health port and
+ * the LiveKit server (one clear error, exit 1), prepare the memory store, then hand over to the
+ * framework's CLI; other commands go straight to the CLI.
  * @param agentPath the agent module's file (the framework imports it in every job process)
  * @param argv the command line (`node dist/agent.js <command>`)
  */
@@ -33,17 +36,46 @@ export async function runWorker(
       config = loadConfig(process.env, { requireLiveKit: true });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      process.stderr.write(`${error.message}\n`);
+      exitWith(error.message);
+    }
+    // Checked before anything starts: the framework binds it only after forking its processes.
+    const portProblem = await healthPortProblem(config.livekit.healthPort);
+    if (portProblem) exitWith(portProblem);
+    // The framework sets its logger up in runApp; the steps below log before, so set it up now.
+    initializeLogger({ pretty: command === 'dev', level: config.logLevel });
+    const logger = log().child({ component: 'worker' });
+    const access = {
+      url: config.livekit.url ?? '',
+      apiKey: config.livekit.apiKey ?? '',
+      apiSecret: config.livekit.apiSecret ?? '',
+    };
+    const failure = await waitForLiveKit(access, {
+      maxRetry: config.livekit.maxRetry,
+      logger,
+      secrets: secretsOf(config),
+    });
+    if (failure) {
+      logger.fatal(
+        `${describeFailure(access, failure, secretsOf(config))} (gave up after ${config.livekit.maxRetry} retries, LIVEKIT_MAX_RETRY)`,
+      );
       process.exit(1);
     }
-    reportUnreachableServer(config);
-    // The framework sets its logger up in runApp; the store is prepared before, so set it up now.
-    initializeLogger({ pretty: command === 'dev', level: config.logLevel });
     // Before any job process is forked: they inherit the environment this may extend.
-    hardenShutdown(log().child({ component: 'worker' }));
-    const store = await prepareMemoryStore(config, log().child({ component: 'memory-store' }));
-    // The embedded Postgres is stopped by its own exit hook (a fast shutdown, not a kill).
-    reapChildrenOnExit(() => (store.kind === 'embedded' && store.pid ? [store.pid] : []));
+    hardenShutdown(logger);
+    const store = await prepareMemoryStore(
+      config,
+      log().child({ component: 'memory-store' }),
+      process.env,
+      { keepEmbeddedRunning: true },
+    );
+    // The embedded Postgres is left by its own exit hook (its last user stops it, never a kill),
+    // and may outlive this worker while another uses it: neither it nor its watchdog is reaped.
+    reapChildrenOnExit(() => (store.kind === 'embedded' ? store.ownPids() : []));
+    // Last, right before the CLI installs its own signal handlers: listening earlier would take
+    // the default action (exit) from a Ctrl-C while the store is being prepared.
+    const stopping = stopSignalSeen();
+    explainRunFailure(config, stopping);
+    if (command !== 'dev') quietExpectedFailures(stopping);
   }
 
   cli.runApp(
@@ -62,18 +94,38 @@ export async function runWorker(
   );
 }
 
+/** @returns whether SIGINT or SIGTERM has arrived since this call */
+function stopSignalSeen(): () => boolean {
+  let seen = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (seen = true));
+  return () => seen;
+}
+
+/** One line on stderr for the operator, exit 1 (nothing has started yet). */
+function exitWith(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
 /**
- * The framework's CLI drops the reason a worker could not connect ("closing worker due to
- * error."). Wrapping `run` once, here in the main process, puts the URL and cause in the last line.
+ * The framework's CLI drops the reason its worker stopped ("closing worker due to error."). This
+ * wraps `run` once, here in the main process: a worker that lost its LiveKit server for good says
+ * which and why; a stop signal that lands while the worker is still starting (a Ctrl-C in the
+ * first seconds kills the processes being forked) is a stop, not an error, and is left to the
+ * CLI's signal handler.
  */
-function reportUnreachableServer(config: Config): void {
+function explainRunFailure(config: Config, stopping: () => boolean): void {
   const run = AgentServer.prototype.run;
   AgentServer.prototype.run = async function runAndExplain(this: AgentServer) {
     try {
       return await run.call(this);
     } catch (error) {
+      if (stopping()) return;
+      const cause = describeError(error, secretsOf(config));
       log().fatal(
-        `cannot reach the LiveKit server at ${redactUrl(config.livekit.url ?? '')}: ${describeError(error, secretsOf(config))}`,
+        /LiveKit server/.test(cause)
+          ? `lost the LiveKit server at ${redactUrl(config.livekit.url ?? '')}: ${cause}`
+          : `the worker stopped on an error: ${cause}`,
       );
       throw error;
     }

@@ -193,6 +193,16 @@ export class WorkerProcess {
     return this.#finish(sentAt, timeoutMs);
   }
 
+  /**
+   * Sends `signal` to the worker's whole process group, as a terminal's Ctrl-C does: the job
+   * and inference processes get it too.
+   */
+  async stopGroup(signal: NodeJS.Signals = 'SIGINT', timeoutMs = 10_000): Promise<WorkerExit> {
+    const sentAt = Date.now();
+    if (!this.exitInfo) process.kill(-this.pid, signal);
+    return this.#finish(sentAt, timeoutMs);
+  }
+
   async #finish(since: number, timeoutMs: number): Promise<WorkerExit> {
     const exitedInTime = await Promise.race([
       this.#exited.then(() => true),

@@ -393,8 +393,9 @@ describe('the worker command line', () => {
     }
   }, 40_000);
 
-  it('names the URL and the cause when the server cannot be reached, and exits non-zero', async () => {
+  it('names the URL and the cause at the first failure, retries as told, exits non-zero', async () => {
     const url = `ws://127.0.0.1:${await closedPort()}`;
+    const requestsBefore = openai.requests.length;
     const worker = startWorker({
       env: {
         ...livekitEnv(url),
@@ -404,16 +405,28 @@ describe('the worker command line', () => {
         OPENAI_API_KEY: TEST_SECRETS.openai,
       },
     });
+    // The first failure is one line that says where, why, and what to check.
+    const first = await worker.waitForLine((l) => l.json?.level === 40, 15_000);
+    expect(first.msg).toContain(url);
+    expect(first.msg).toMatch(/ECONNREFUSED/);
+    expect(first.msg).toMatch(/LIVEKIT_URL/);
+    expect(first.msg).toMatch(/retrying in 2 s \(1\/1\)/);
     const exit = await worker.waitForExit(20_000);
     console.info(`[e2e] unreachable server → exit after ${exit.afterMs} ms (one retry)`);
     expect(exit.forced).toBe(false);
-    expect(exit.code).not.toBe(0);
-    // Processes forked before the failure (inference, idle jobs) must not outlive the worker.
+    expect(exit.code).toBe(1);
     expect(exit.leftovers).toEqual([]);
     const fatal = worker.find((l) => l.json?.level === 60).map((l) => l.msg);
-    expect(fatal.join('\n')).toContain(url);
-    expect(fatal.join('\n')).toMatch(/ECONNREFUSED/);
-    expect(fatal.join('\n')).not.toMatch(NO_STACK);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toContain(url);
+    expect(fatal[0]).toMatch(/ECONNREFUSED/);
+    expect(fatal[0]).toMatch(/LIVEKIT_MAX_RETRY/);
+    // No stack anywhere, and nothing was started for a server that never answered: no inference
+    // or idle process, no embedded Postgres, no OpenAI warm-up.
+    expect(worker.output()).not.toMatch(NO_STACK);
+    expect(worker.find(record('starting worker'))).toEqual([]);
+    expect(worker.find(record('embedded PostgreSQL started'))).toEqual([]);
+    expect(openai.requests.length).toBe(requestsBefore);
   }, 30_000);
 
   it('is refused with 401 when its token is signed with the wrong secret, and says so', async () => {
