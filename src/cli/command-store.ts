@@ -2,24 +2,20 @@
  * The memory store for a short operator command, made ready exactly as the worker makes it
  * (`prepareMemoryStore`): Supabase or `DATABASE_URL` as configured, else the embedded PostgreSQL
  * under `MEMORY_DATA_DIR`, started when no worker runs it; migrations applied either way, so a
- * fresh data directory works. A Postgres the command started is stopped, and waited for, before
- * it ends: the next command on that directory must not find one still shutting down and reuse it.
+ * fresh data directory works. The command leaves that Postgres before it ends: when it was its
+ * last user, stopped and waited for, so the next command never finds one still shutting down.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../lib/logger.js';
-import { processIsAlive } from '../lib/process-alive.js';
+import { describeError } from '../lib/redact.js';
 import { createSupabaseClient } from '../pool/supabase-service.js';
 import type { MemoryAndGreetingStore } from '../store/memory-store.js';
 import { PostgresMemoryStore } from '../store/postgres-store.js';
-import { type PreparedStore, prepareMemoryStore } from '../store/prepare-store.js';
+import { prepareMemoryStore } from '../store/prepare-store.js';
 import { SupabaseMemoryStore } from '../store/supabase-store.js';
 import type { Printer } from './command-line.js';
 
-/** How long PostgreSQL's fast shutdown may take before the command stops waiting. */
-const POSTGRES_STOP_TIMEOUT_MS = 10_000;
-
-/** The store, and how to let it go: closes it and stops the Postgres the command started. */
+/** The store, and how to let it go: closes it and leaves the embedded Postgres. */
 export interface CommandStore {
   store: MemoryAndGreetingStore;
   close(): Promise<void>;
@@ -60,22 +56,14 @@ export async function openCommandStore(
     store,
     close: async () => {
       await store.close();
-      await stopStartedPostgres(prepared);
+      // Left as its last user would leave it: stopped, and waited for, unless a worker (or
+      // another command) still uses it. A failure is said; the exit hook and watchdog remain.
+      if (prepared.kind !== 'embedded') return;
+      await prepared.stop().catch((error: unknown) => {
+        print.note(`${name}: embedded PostgreSQL not left cleanly (${describeError(error)})\n`);
+      });
     },
   };
-}
-
-/** A fast shutdown (SIGINT) of the Postgres this process started, awaited; a reused one stays. */
-async function stopStartedPostgres(prepared: PreparedStore): Promise<void> {
-  if (prepared.kind !== 'embedded' || prepared.reused || prepared.pid === undefined) return;
-  try {
-    process.kill(prepared.pid, 'SIGINT');
-  } catch {
-    return; // gone already
-  }
-  const deadline = Date.now() + POSTGRES_STOP_TIMEOUT_MS;
-  // Our own child: reaped as soon as it exits, and then no longer alive.
-  while (processIsAlive(prepared.pid) && Date.now() < deadline) await delay(25);
 }
 
 /**
