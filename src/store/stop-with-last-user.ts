@@ -23,6 +23,8 @@ anyone() {
 while kill -0 "$2" 2>/dev/null; do
   sleep 1
   anyone "$1" && continue
+  # The data directory is gone (deleted under the server): no user and no lock can exist.
+  [ -d "$1" ] || { kill -INT "$2" 2>/dev/null; exit 0; }
   if (set -C; echo $$ > "$3") 2>/dev/null; then
     if anyone "$1"; then rm -f "$3"; continue; fi
     kill -INT "$2" 2>/dev/null

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,16 @@ describe('an embedded PostgreSQL shared by two workers', () => {
 
     await exited(second.child, 'SIGKILL');
     await eventually(() => expect(existsSync(lockOf(dir))).toBe(false), 10_000);
+  }, 40_000);
+
+  it('a data directory deleted under it: the watchdog stops the server, never loops', async () => {
+    const dir = await dataDir();
+    const worker = await workerProcess(dir);
+    const serverPid = Number(readFileSync(lockOf(dir), 'utf8').split('\n')[0]);
+    expect(processIsAlive(serverPid)).toBe(true);
+    await exited(worker.child, 'SIGKILL'); // no exit hook: only the watchdog is left to stop it
+    await rm(dir, { recursive: true, force: true, maxRetries: 20 });
+    await eventually(() => expect(processIsAlive(serverPid)).toBe(false), 10_000);
   }, 40_000);
 
   it('two workers stopping at once: it is stopped by the time both have exited', async () => {
