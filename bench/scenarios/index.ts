@@ -3,6 +3,7 @@ import { bargeIn } from './barge-in.js';
 import { batchedWrites } from './batched-writes.js';
 import { callTurns } from './call-turns.js';
 import { connections } from './connections.js';
+import { greetingAudio } from './greeting-audio.js';
 import { greeting } from './greeting.js';
 import { idleGap } from './idle-gap.js';
 import { lateCall } from './late-call.js';
@@ -23,6 +24,7 @@ export const scenarios: Scenario[] = [
   parallelLlm,
   batchedWrites,
   greeting,
+  greetingAudio,
   voicePath,
   spokenTurn,
   poolBuild,

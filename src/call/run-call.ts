@@ -54,8 +54,9 @@ export interface LiveCall {
  */
 export async function runCall(options: RunCallOptions): Promise<LiveCall> {
   const { pool, config, connection } = options;
-  const call = await openCall(options);
-  options.onOpened?.(call);
+  // The session is built while the caller's memories and greeting are read: a job process's
+  // first build takes some 15 ms, as long as the store's answer.
+  const opening = openCall(options);
   const session = createAgentSession(pool, config, {
     mode: 'text' in connection ? 'text' : 'voice',
     inferenceExecutor: options.inferenceExecutor,
@@ -64,6 +65,8 @@ export async function runCall(options: RunCallOptions): Promise<LiveCall> {
     session.input.audio = connection.audio.input;
     session.output.audio = connection.audio.output;
   }
+  const call = await opening;
+  options.onOpened?.(call);
   call.attach(session);
   await session.start({
     agent: call.agent,
