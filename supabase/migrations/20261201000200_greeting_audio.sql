@@ -18,7 +18,7 @@ alter table public.greetings
 alter table public.greetings
   add constraint greetings_audio_bounds check (
     (audio is null and audio_key is null and audio_sample_rate is null)
-    or (audio_key is not null and audio_sample_rate is not null
+    or (audio is not null and audio_key is not null and audio_sample_rate is not null
         and octet_length(audio) between 2 and 524288
         and octet_length(audio) % 2 = 0
         and length(audio_key) between 1 and 512

@@ -51,6 +51,14 @@ describe('the SQL holds the bounds itself (a client that skips the checks)', () 
       `update public.greetings set audio = '\\x${'00'.repeat(MAX_GREETING_AUDIO_BYTES + 2)}',
          audio_key = 'k', audio_sample_rate = 24000 where user_id = '${id}'`,
       `update public.greetings set audio = '\\x0000' where user_id = '${id}'`,
+      `update public.greetings set audio_key = 'k', audio_sample_rate = 24000
+        where user_id = '${id}'`,
+      `update public.greetings set audio = '\\x000000', audio_key = 'k', audio_sample_rate = 24000
+        where user_id = '${id}'`,
+      `update public.greetings set audio = '\\x0000', audio_key = '', audio_sample_rate = 24000
+        where user_id = '${id}'`,
+      `update public.greetings set audio = '\\x0000', audio_key = 'k', audio_sample_rate = 96000
+        where user_id = '${id}'`,
     ];
     for (const write of writes) {
       await expect(postgres.query(write)).rejects.toMatchObject({ code: '23514' });
