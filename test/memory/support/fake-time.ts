@@ -18,15 +18,17 @@ export function fakeTimeouts(): void {
  * @param ms fake milliseconds to pass
  * @param stepMs fake milliseconds per step
  */
-export async function advance(ms: number, stepMs = 100): Promise<void> {
+export async function advance(ms: number, stepMs = 100, realPauseMs = 3): Promise<void> {
   for (let passed = 0; passed < ms; passed += stepMs) {
     await vi.advanceTimersByTimeAsync(Math.min(stepMs, ms - passed));
-    await new Promise((resolve) => realSetTimeout(resolve, 3));
+    await new Promise((resolve) => realSetTimeout(resolve, realPauseMs));
   }
 }
 
 /**
- * Advances fake time until `check` passes (or `maxMs` of fake time is spent).
+ * Advances fake time until `check` passes (or `maxMs` of fake time is spent). Each step leaves
+ * real I/O more room than `advance` does (10 ms): what is awaited usually waits on a file or a
+ * socket first, and a loaded machine must not make fake time run out before the I/O is done.
  * @returns the fake milliseconds it took
  * @throws the check's last failure when the time is up
  */
@@ -42,6 +44,6 @@ export async function advanceUntil(
     } catch (error) {
       if (passed >= maxMs) throw error;
     }
-    await advance(stepMs, stepMs);
+    await advance(stepMs, stepMs, 10);
   }
 }
