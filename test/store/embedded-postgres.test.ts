@@ -18,7 +18,9 @@ const running: EmbeddedPostgres[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((pg) => pg.stop()));
-  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  await Promise.all(
+    dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 20 })),
+  );
 });
 
 async function dataDir(): Promise<string> {
@@ -113,6 +115,7 @@ describe('embedded Postgres', () => {
     const dir = await dataDir();
     const owner = await start(dir);
     const second = await startEmbeddedPostgres({ dataDir: dir });
+    running.push(second); // a user too: the server stops when both have left
     expect(second.started).toBe(false);
     expect(second.port).toBe(owner.port);
     const store = await PostgresMemoryStore.connect(second.url, { applyMigrations: true });
