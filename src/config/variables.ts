@@ -42,6 +42,12 @@ export const VARIABLES = {
      * @default 10
      */
     maxRetry: variable('LIVEKIT_MAX_RETRY', integer(0, 1_000).default(10)),
+    /**
+     * Job processes kept started and prewarmed (pool built, connections warm) while no call
+     * waits, each about 150 MB. Unset: the framework's default, one per core up to 4. At least 1:
+     * the framework reads 0 as "the default".
+     */
+    idleProcesses: variable('NUM_IDLE_PROCESSES', integer(1, 64).optional()),
   },
   openai: {
     /**

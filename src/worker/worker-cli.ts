@@ -2,17 +2,17 @@
  * The main worker process: validate configuration before the framework sees it, then hand over
  * to `cli.runApp`. Every failure an operator can fix ends in one clear line, never a stack.
  */
-import { AgentServer, ServerOptions, cli, initializeLogger, log } from '@livekit/agents';
+import { AgentServer, cli, initializeLogger, log } from '@livekit/agents';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { loadDotEnv } from '../config/dot-env.js';
 import { secretsOf } from '../config/secrets.js';
 import { describeError, redactUrl } from '../lib/redact.js';
-import { withoutUndefined } from '../lib/without-undefined.js';
 import { prepareMemoryStore } from '../store/prepare-store.js';
 import { hardenShutdown } from './graceful-shutdown.js';
 import { healthPortProblem } from './health-port.js';
 import { quietExpectedFailures } from './quiet-expected-failures.js';
 import { reapChildrenOnExit } from './reap-children.js';
+import { serverOptionsFor } from './server-options.js';
 import { describeFailure, waitForLiveKit } from './wait-for-livekit.js';
 
 const COMMANDS_THAT_CONNECT = new Set(['start', 'dev', 'connect']);
@@ -78,20 +78,7 @@ export async function runWorker(
     if (command !== 'dev') quietExpectedFailures(stopping);
   }
 
-  cli.runApp(
-    new ServerOptions({
-      agent: agentPath,
-      ...withoutUndefined({
-        agentName: config?.livekit.agentName,
-        wsURL: config?.livekit.url,
-        apiKey: config?.livekit.apiKey,
-        apiSecret: config?.livekit.apiSecret,
-        port: config?.livekit.healthPort,
-        maxRetry: config?.livekit.maxRetry,
-        logLevel: config?.logLevel,
-      }),
-    }),
-  );
+  cli.runApp(serverOptionsFor(agentPath, config));
 }
 
 /** @returns whether SIGINT or SIGTERM has arrived since this call */

@@ -31,6 +31,7 @@ const RULES: Record<string, Rule> = {
   LIVEKIT_AGENT_NAME: TEXT,
   HEALTH_PORT: int(1, 65_535),
   LIVEKIT_MAX_RETRY: int(0, 1_000),
+  NUM_IDLE_PROCESSES: int(1, 64),
   OPENAI_API_KEY: TEXT,
   OPENAI_BASE_URL: url('http:', 'https:'),
   OPENAI_LLM_MODEL: TEXT,
