@@ -78,6 +78,7 @@ export class GreetingAudioCache {
     return this.#lru.purgeStale();
   }
 
+  /** @returns entries and bytes held now, and the byte cap */
   stats(): GreetingAudioCacheStats {
     return { entries: this.#lru.size, bytes: this.#lru.calculatedSize, maxBytes: this.#maxBytes };
   }

@@ -92,6 +92,7 @@ export class GreetingAudioService {
     );
   }
 
+  /** @returns hits, misses, preparations and their time, bytes held in process memory */
   stats(): GreetingAudioStats {
     const { p50, p95 } = this.#prepareMs.percentiles();
     const { bytes, entries } = this.options.audio.stats();
