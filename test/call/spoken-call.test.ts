@@ -31,7 +31,7 @@ import { speak } from '../support/spoken-audio.js';
 // 2.5 s maximum); on this one it is sure, and the turn ends as soon as a caller's would.
 const QUESTION = 'Please give me the pool stats.';
 const STORY =
-  'Tell me a long story about a lighthouse keeper who collected shells on a windy beach.';
+  'Tell me a long story about a lighthouse keeper who collected shells on a windy beach, and about the ships she watched pass by every single night.';
 /** The server's speech is 60 ms a character, rounded to whole samples per request. */
 const expectedSpeechMs = (texts: readonly string[]) =>
   texts.reduce(
@@ -173,19 +173,21 @@ describe('a call by voice, through the session production builds', () => {
     await mic.speak(silence(200, 22_050), 1);
     // The long answer plays ("You said: …", several seconds of audio); the caller cuts in.
     await heard.segmentStarted(2, 15_000);
-    await mic.speak(silence(800, 22_050), 1);
-    const before = pool.stats().connections;
-    await mic.speak(speak(QUESTION), 1);
-    await mic.speak(silence(300, 22_050), 1);
-    const [, story, answer] = await heard.waitForSegments(3, 20_000);
-
+    // Past the framework's echo-cancellation warm-up (the agent's first 3 s of speech in a
+    // session, the greeting's included), during which the caller cannot interrupt.
+    await mic.speak(silence(1_500, 22_050), 1);
+    const talking = mic.speak(speak(QUESTION), 1);
+    const [, story] = await heard.waitForSegments(2, 15_000);
     expect(story!.interrupted).toBe(true);
     expect(durationMs(story!)).toBeLessThan(0.6 * (60 * `You said: ${STORY}`.length));
+    // At the interruption a warm connection waits for the next turn (an aborted stream takes
+    // its connection along, and the pool replaces it at once).
+    const [origin] = Object.values(pool.stats().connections.perOrigin);
+    expect(origin!.free).toBeGreaterThanOrEqual(1);
+    await talking;
+    await mic.speak(silence(300, 22_050), 1);
+    const [, , answer] = await heard.waitForSegments(3, 20_000);
     expect(answer!.interrupted).toBe(false);
     await eventually(() => expect(normalize(replies.at(-1) ?? '')).toMatch(/connection/i));
-    // No connection was opened on the next turn's path: any opened since the interruption is a
-    // replacement the pool made ahead of it (an aborted stream takes its connection along).
-    const after = pool.stats().connections;
-    expect(after.opened - before.opened).toBe(after.replacedAfterAbort - before.replacedAfterAbort);
   }, 90_000);
 });
