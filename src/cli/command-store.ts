@@ -6,6 +6,7 @@
  * last user, stopped and waited for, so the next command never finds one still shutting down.
  */
 import type { Config } from '../config/config.js';
+import { secretsOf } from '../config/secrets.js';
 import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/redact.js';
 import { createSupabaseClient } from '../pool/supabase-service.js';
@@ -60,7 +61,9 @@ export async function openCommandStore(
       // another command) still uses it. A failure is said; the exit hook and watchdog remain.
       if (prepared.kind !== 'embedded') return;
       await prepared.stop().catch((error: unknown) => {
-        print.note(`${name}: embedded PostgreSQL not left cleanly (${describeError(error)})\n`);
+        print.note(
+          `${name}: embedded PostgreSQL not left cleanly (${describeError(error, secretsOf(config))})\n`,
+        );
       });
     },
   };

@@ -109,7 +109,7 @@ export const VARIABLES = {
      */
     turnDetection: variable('TURN_DETECTION', oneOf(TURN_DETECTIONS).default('model')),
   },
-  /** Both or neither; with both, the Supabase store (unless `DATABASE_URL` is set). */
+  /** Both or neither; with both, the Supabase store (it wins over `DATABASE_URL`). */
   supabase: {
     /** Project URL (`http:` or `https:`); trailing slashes are dropped. */
     url: variable('SUPABASE_URL', baseUrl(['http:', 'https:']).optional()),

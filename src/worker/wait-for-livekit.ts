@@ -50,7 +50,7 @@ export async function waitForLiveKit(
     options.logger.warn(
       retry === 0
         ? `${describeFailure(access, outcome, options.secrets)}; ${next}`
-        : `still no LiveKit server at ${redactUrl(access.url)} (${outcome.cause}); ${next}`,
+        : `still no LiveKit server at ${redactUrl(access.url)} (${redact(outcome.cause, options.secrets)}); ${next}`,
     );
     await wait(delayMs);
   }

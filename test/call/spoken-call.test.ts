@@ -180,14 +180,18 @@ describe('a call by voice, through the session production builds', () => {
     const [, story] = await heard.waitForSegments(2, 15_000);
     expect(story!.interrupted).toBe(true);
     expect(durationMs(story!)).toBeLessThan(0.6 * (60 * `You said: ${STORY}`.length));
-    // At the interruption a warm connection waits for the next turn (an aborted stream takes
-    // its connection along, and the pool replaces it at once).
-    const [origin] = Object.values(pool.stats().connections.perOrigin);
-    expect(origin!.free).toBeGreaterThanOrEqual(1);
+    // The connections open at the interruption (an aborted stream takes its connection along,
+    // and the pool replaces it at once, ahead of the next turn).
+    const openedByInterruption = openai.connectionsOpened;
     await talking;
     await mic.speak(silence(300, 22_050), 1);
     const [, , answer] = await heard.waitForSegments(3, 20_000);
     expect(answer!.interrupted).toBe(false);
     await eventually(() => expect(normalize(replies.at(-1) ?? '')).toMatch(/connection/i));
+    // The next turn's first request, its transcription, went over a connection that was already
+    // open when the caller cut in: no handshake on its path.
+    const transcription = requests('/v1/audio/transcriptions').at(-1)!;
+    expect(transcription.connection).toBeGreaterThan(0);
+    expect(transcription.connection).toBeLessThanOrEqual(openedByInterruption);
   }, 90_000);
 });

@@ -65,6 +65,8 @@ export interface RecordedRequest {
   at: number;
   /** Transcriptions: the byte size of the uploaded audio file. */
   audioBytes?: number | undefined;
+  /** Which connection it came on: the 1-based order in which the server accepted it. */
+  connection: number;
 }
 
 export interface OpenAIServerOptions {
@@ -148,6 +150,7 @@ class LocalOpenAIServer implements OpenAIServer {
   #chat: ChatHandler = defaultChatResponder;
   #transcripts: string[] = [];
   readonly #sockets = new Set<Socket>();
+  readonly #connectionNumbers = new WeakMap<Socket, number>();
   readonly #server;
   #closing?: Promise<void>;
   baseURL = '';
@@ -167,6 +170,7 @@ class LocalOpenAIServer implements OpenAIServer {
     this.#server.keepAliveTimeout = this.#noKeepAliveHint ? 0 : 120_000;
     this.#server.on('connection', (socket: Socket) => {
       this.connectionsOpened++;
+      this.#connectionNumbers.set(socket, this.connectionsOpened);
       this.openConnections++;
       this.#sockets.add(socket);
       if (options.idleTimeoutMs !== undefined) {
@@ -249,7 +253,13 @@ class LocalOpenAIServer implements OpenAIServer {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const method = req.method ?? 'GET';
     const route = ROUTES[`${method} ${path}`];
-    const record: RecordedRequest = { method, path, body: parseJson(raw), at: Date.now() };
+    const record: RecordedRequest = {
+      method,
+      path,
+      body: parseJson(raw),
+      at: Date.now(),
+      connection: this.#connectionNumbers.get(req.socket) ?? 0,
+    };
     if (route === 'transcriptions')
       record.audioBytes = multipartFileSize(raw, req.headers['content-type']);
     this.requests.push(record);
