@@ -202,7 +202,7 @@ describe('prepared greeting audio, through the call as a job runs it', () => {
     await heard.segmentStarted(1, 10_000);
     // The framework ignores the caller for the agent's first 3 s of speech, whatever it says
     // (its echo-cancellation warm-up, `aecWarmupDuration`): talk over the greeting after that.
-    await mic.speak(silence(3_400, 22_050), 1);
+    await mic.speak(silence(4_000, 22_050), 1);
     fx.openai.queueTranscript('Sorry, I have a question.');
     await mic.speak(speak('Sorry, I have a question.'), 1);
     await mic.speak(silence(1_000, 22_050), 1);
