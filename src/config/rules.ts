@@ -71,9 +71,13 @@ export const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-/** One of `values`, spelled exactly (case included). */
 /** How the end of a caller's turn is decided (`TURN_DETECTION`). */
 export const TURN_DETECTIONS = ['model', 'vad'] as const;
 
+/**
+ * One of `values`, spelled exactly (case included).
+ * @param values the accepted spellings
+ * @returns the rule, whose message lists them
+ */
 export const oneOf = <const Values extends readonly [string, ...string[]]>(values: Values) =>
   z.enum(values, { message: `must be one of ${values.join(', ')}` });

@@ -6,7 +6,10 @@ export const NEW_CALLER_GREETING =
 export const GENERIC_GREETING = 'Hi there! How can I help you today?';
 export const MAX_GREETING_LENGTH = 220;
 
-/** The caller's name, when one is remembered. */
+/**
+ * @param memories the caller's memories
+ * @returns the caller's name, when one is remembered
+ */
 export function rememberedName(memories: readonly StoredMemory[]): string | undefined {
   const memory = memories.find(
     (m) => m.category === 'identity' && /(^|_)(name|first_name|preferred_name)$/.test(m.key),
@@ -23,7 +26,11 @@ export function rememberedName(memories: readonly StoredMemory[]): string | unde
   return name && name.length <= 40 ? name : undefined;
 }
 
-/** Instant greeting for a caller with memories but no prepared greeting: personal, no LLM. */
+/**
+ * Instant greeting for a caller with memories but no prepared greeting: personal, no LLM.
+ * @param memories the caller's memories
+ * @returns the greeting, by name when one is remembered
+ */
 export function templateGreeting(memories: readonly StoredMemory[]): string {
   if (memories.length === 0) return NEW_CALLER_GREETING;
   const name = rememberedName(memories);
@@ -35,6 +42,9 @@ export function templateGreeting(memories: readonly StoredMemory[]): string {
 /**
  * A generated greeting as it may be spoken, or undefined when it must not be. Given the caller's
  * memories, a greeting that addresses anyone by another name (a model mixing callers up) fails.
+ * @param raw what the model wrote
+ * @param memories the caller's memories, to check the name it uses
+ * @returns the greeting, trimmed, or undefined
  */
 export function checkGreeting(raw: string, memories?: readonly StoredMemory[]): string | undefined {
   const text = raw

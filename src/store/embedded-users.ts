@@ -29,7 +29,9 @@ const POLL_MS = 20;
 
 let handles = 0;
 
+/** @returns where the user files of a data directory's server live (one per worker pid) */
 export const usersDirectory = (dataDir: string) => join(dataDir, 'postgres.users');
+/** @returns the lock every start and stop of a data directory's server takes */
 export const lockFile = (dataDir: string) => join(dataDir, 'postgres.lock');
 
 /**

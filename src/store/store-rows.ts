@@ -102,6 +102,10 @@ export function toSaveResult(row: SaveRow): SaveResult {
   };
 }
 
+/**
+ * @param row a memory row as the store's functions return it
+ * @returns the memory, dates parsed
+ */
 export function toStoredMemory(row: MemoryRow): StoredMemory {
   return {
     category: row.category,
@@ -114,6 +118,10 @@ export function toStoredMemory(row: MemoryRow): StoredMemory {
   };
 }
 
+/**
+ * @param row a greeting row, or undefined when the store has none
+ * @returns the greeting with its audio when stored, or undefined
+ */
 export function toStoredGreeting(row: GreetingRow | undefined): StoredGreeting | undefined {
   if (!row) return undefined;
   const greeting: StoredGreeting = {

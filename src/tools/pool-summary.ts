@@ -4,6 +4,10 @@ import type { CleanupReport, PoolStats, ServiceStats } from '../pool/pool-stats.
 
 const SERVICE_NAMES = { openai: 'OpenAI', supabase: 'Supabase' } as const;
 
+/**
+ * @param stats the pool's figures
+ * @returns one or two spoken sentences: health, connections, latency (counts only, no secret)
+ */
 export function describePoolStats(stats: PoolStats): string {
   const sentences = [healthSentence(stats) + '; ' + connectionSentence(stats)];
   const p95 = stats.services.openai.latencyMs.p95;
@@ -55,6 +59,10 @@ function connectionSentence(stats: PoolStats): string {
   return `${connections} and ${Math.round(ratio * 100)} percent of requests reused a warm one.`;
 }
 
+/**
+ * @param report what a cleanup did
+ * @returns one spoken sentence saying it
+ */
 export function describeCleanup(report: CleanupReport): string {
   const closed = report.idleConnectionsClosed;
   const parts = [`I closed ${closed} idle ${closed === 1 ? 'connection' : 'connections'}`];

@@ -26,6 +26,9 @@ export interface ProcessResources {
  * The pool, with the memory store built on it in parallel with the other services, and the
  * memory and greeting services on top. A store that cannot be built leaves the process without
  * memory (logged), never without a voice.
+ * @param config the validated configuration
+ * @param logger where the build's problems are logged
+ * @returns the pool, and the memory services when a store could be built
  */
 export async function buildProcessResources(
   config: Config,

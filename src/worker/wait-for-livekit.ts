@@ -21,7 +21,11 @@ export interface WaitForLiveKitOptions {
   wait?: (ms: number) => Promise<unknown>;
 }
 
-/** The framework's wait before retry n (1-based): 2 s more each time, at most 10 s. */
+/**
+ * The framework's wait before retry n: 2 s more each time, at most 10 s.
+ * @param retry the retry's number, from 1
+ * @returns the wait in ms
+ */
 export function retryDelayMs(retry: number): number {
   return Math.min(retry * 2, 10) * 1_000;
 }

@@ -17,6 +17,7 @@ export function fakeTimeouts(): void {
  * file writes and queries started by the timers that fired can finish.
  * @param ms fake milliseconds to pass
  * @param stepMs fake milliseconds per step
+ * @param realPauseMs real milliseconds after each step, for the I/O it started
  */
 export async function advance(ms: number, stepMs = 100, realPauseMs = 3): Promise<void> {
   for (let passed = 0; passed < ms; passed += stepMs) {
