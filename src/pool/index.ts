@@ -5,6 +5,6 @@ export {
   type PrunableCache,
 } from './connection-pool.js';
 export type { PoolService, ServiceContext } from './pool-service.js';
-export type { PoolStats, CleanupReport, ServiceStats } from './pool-stats.js';
+export type { PoolStats, CleanupReport, ServiceStats, LaneName, LaneStats } from './pool-stats.js';
 export type { HealthStatus, ServiceHealth, HealthCheck } from './health-monitor.js';
 export type { Logger } from '../lib/logger.js';

@@ -9,6 +9,41 @@ export interface ServiceStats extends ServiceMetricsSnapshot {
   health: ServiceHealth;
 }
 
+/** Which budget a request draws its connection from (see docs/connection-pool.md, "Lanes"). */
+export type LaneName = 'voice' | 'background';
+
+/**
+ * One lane's connections and waits, all origins together. `pool.stats().connections.lanes`
+ * holds one per lane: `voice` (the session's STT, LLM and TTS) and `background` (memory
+ * extraction, greeting preparation, supabase-js, health checks).
+ */
+export interface LaneStats {
+  /** Connections per origin the lane keeps (voice: its base; background: the rest of the cap). */
+  base: number;
+  /** Extra connections per origin a burst may open, closed once idle (background: 0). */
+  overflow: number;
+  /** Connections open now. */
+  connected: number;
+  /** Requests holding a connection now. */
+  running: number;
+  /** Requests waiting now for one of the lane's connections. */
+  waiting: number;
+  /** Requests sent through the lane, in all. */
+  requests: number;
+  /** Requests that went out on an overflow connection. */
+  overflowRequests: number;
+  /** Requests that had to wait for a connection (all of the lane's were busy). */
+  waited: number;
+  /** The longest wait for a connection, in ms (0: none waited). */
+  maxWaitMs: number;
+  /** Requests failed with `PoolAcquireTimeoutError` after `acquireTimeoutMs` without a connection. */
+  acquireTimeouts: number;
+  /** How long a request may wait for a connection; null: no bound of its own (the voice lane). */
+  acquireTimeoutMs: number | null;
+  /** Times the lane's idle connections were closed for age (`POOL_MAX_CONNECTION_AGE_MS`). */
+  recycled: number;
+}
+
 export interface CleanupReport {
   at: string;
   idleConnectionsClosed: number;
@@ -40,6 +75,10 @@ export interface PoolStats {
     keepAliveTimeoutMs: number;
     /** Cheap requests sent to keep idle connections open (none while calls keep them busy). */
     keepWarmRequests: number;
+    /** Each lane's budget, use and waits: the voice path never waits behind background work. */
+    lanes: Record<LaneName, LaneStats>;
+    /** Idle connections older than this are closed (and replaced where kept warm); 0: never. */
+    maxConnectionAgeMs: number;
   };
   caches: Record<string, { size: number }>;
   /** Figures of the parts built on the pool: memory processing, greetings. */
