@@ -1,6 +1,6 @@
 /**
  * The layering `ls -R src` shows, enforced: each folder imports only from the folders below it
- * (lib → config → pool → store → greeting → memory → tools → call → worker → cli), and nothing
+ * (lib → config → pool → store → greeting → memory → tools → call → metrics → worker → cli), and nothing
  * imports in a circle. Run by `npm run lint`.
  */
 const LAYERS = [
@@ -12,6 +12,7 @@ const LAYERS = [
   'memory',
   'tools',
   'call',
+  'metrics',
   'worker',
   'cli',
 ];

@@ -243,6 +243,21 @@ export const VARIABLES = {
       integer(1_000, 3_600_000).default(60_000),
     ),
   },
+  metrics: {
+    /**
+     * Port of the worker's `/metrics` (Prometheus) and `/ready` endpoints (1–65535; a port in
+     * use stops the worker). Unset: no metrics server (OTLP export still runs when
+     * `OTEL_EXPORTER_OTLP_ENDPOINT` is set; the OTEL_* variables are read as the SDK reads them).
+     * @default undefined (off)
+     */
+    port: variable('METRICS_PORT', integer(1, 65535).optional()),
+    /**
+     * Address the metrics server binds. `0.0.0.0`: every interface (a Prometheus in another
+     * pod); the default keeps the figures on this host.
+     * @default '127.0.0.1'
+     */
+    host: variable('METRICS_HOST', text.default('127.0.0.1')),
+  },
   /**
    * Quietest level logged, one of {@link LOG_LEVELS}.
    * @default 'info'

@@ -51,8 +51,17 @@ function healthSentence(stats: PoolStats): string {
   return capitalize(parts.join(', '));
 }
 
+/**
+ * Shared with `/metrics` (src/metrics/stats-figures.ts), so both tell the same figure.
+ * @param stats the pool's figures
+ * @returns connections open now, over every origin
+ */
+export function openConnections(stats: PoolStats): number {
+  return Object.values(stats.connections.perOrigin).reduce((n, o) => n + o.connected, 0);
+}
+
 function connectionSentence(stats: PoolStats): string {
-  const open = Object.values(stats.connections.perOrigin).reduce((n, o) => n + o.connected, 0);
+  const open = openConnections(stats);
   const connections = `${open} ${open === 1 ? 'connection is' : 'connections are'} open`;
   const ratio = stats.connections.warmReuseRatio;
   if (ratio === null) return `${connections} and no requests have been made yet.`;

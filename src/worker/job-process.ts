@@ -6,6 +6,8 @@ import { type Config, loadConfig } from '../config/config.js';
 import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/redact.js';
 import { type MemoryServices, createMemoryServices } from '../memory/memory-services.js';
+import type { ProcessReporter } from '../metrics/process-reporter.js';
+import { startProcessReporter } from '../metrics/start-reporter.js';
 import { ConnectionPool } from '../pool/connection-pool.js';
 import { createMemoryStore } from '../store/create-store.js';
 import type { MemoryAndGreetingStore } from '../store/memory-store.js';
@@ -15,6 +17,8 @@ export interface JobProcessData extends Record<string, unknown> {
   pool?: ConnectionPool;
   services?: MemoryServices;
   prewarmedAt?: number;
+  /** Reports this process's figures to the main process's `/metrics` (when it listens). */
+  reporter?: ProcessReporter;
 }
 
 export interface ProcessResources {
@@ -67,6 +71,8 @@ export async function prewarmJobProcess(proc: JobProcess<JobProcessData>): Promi
     const config = loadConfig();
     const { pool, services } = await buildProcessResources(config, logger);
     Object.assign(proc.userData, { config, pool, services, prewarmedAt: Date.now() });
+    const reporter = startProcessReporter(config, () => pool.stats(), logger);
+    if (reporter) proc.userData.reporter = reporter;
     // The new-caller and generic greetings' speech, once per process, while no caller waits. Not
     // awaited: prewarm has 10 s in all, and a caller who comes first hears the TTS say them.
     void services?.greetings.prepareCommonAudio();
@@ -106,6 +112,9 @@ export async function runJob(ctx: JobContext<JobProcessData>): Promise<void> {
     },
     'job entry',
   );
+  const reporter =
+    ctx.proc.userData.reporter ?? startProcessReporter(config, () => pool.stats(), logger);
+  reporter?.setState('job');
 
   // Filled once the caller is known; the shutdown callback may run before that.
   const opened: { call?: CallerCall } = {};
@@ -118,6 +127,8 @@ export async function runJob(ctx: JobContext<JobProcessData>): Promise<void> {
       services?.outbox.close();
       await pool.close();
       logger.info({ stats: summary(pool) }, 'job resources closed');
+      // The last figures, once everything is closed; never awaited.
+      reporter?.finish();
     }
   });
 

@@ -14,6 +14,7 @@ import { quietExpectedFailures } from './quiet-expected-failures.js';
 import { reapChildrenOnExit } from './reap-children.js';
 import { serverOptionsFor } from './server-options.js';
 import { describeFailure, waitForLiveKit } from './wait-for-livekit.js';
+import { metricsPortProblem, startWorkerMetrics } from './worker-metrics.js';
 
 const COMMANDS_THAT_CONNECT = new Set(['start', 'dev', 'connect']);
 
@@ -71,6 +72,10 @@ export async function runWorker(
     // The embedded Postgres is left by its own exit hook (its last user stops it, never a kill),
     // and may outlive this worker while another uses it: neither it nor its watchdog is reaped.
     reapChildrenOnExit(() => (store.kind === 'embedded' ? store.ownPids() : []));
+    // Before the framework forks: job processes inherit the report socket's path.
+    await startWorkerMetrics(config, log().child({ component: 'metrics' })).catch(
+      (error: unknown) => exitWith(metricsPortProblem(config!, error)),
+    );
     // Last, right before the CLI installs its own signal handlers: listening earlier would take
     // the default action (exit) from a Ctrl-C while the store is being prepared.
     const stopping = stopSignalSeen();
