@@ -31,6 +31,12 @@ export { type MemoryServices, createMemoryServices } from './memory/memory-servi
 export { MemoryProcessor, type MemoryStats } from './memory/processor/processor.js';
 export type { MemoryProcessorOptions } from './memory/processor/processor-options.js';
 export { MemoryExtractor } from './memory/extraction/extractor.js';
+// Per-turn retrieval of a caller's memories, local to the job process
+export {
+  type SelectMemoriesOptions,
+  SELECTION_DEFAULTS,
+  selectMemories,
+} from './memory/recall/select-memories.js';
 export type { Extractor } from './memory/extraction/extractor.js';
 export { Outbox } from './memory/outbox/outbox.js';
 

@@ -1,5 +1,5 @@
 /** The voice assistant: its instructions and the tools a caller can use. */
-import { voice } from '@livekit/agents';
+import { llm, voice } from '@livekit/agents';
 import type { ConnectionPool } from '../pool/connection-pool.js';
 import type { createMemoryTools } from '../tools/memory-tools.js';
 import { type PoolToolsOptions, createPoolTools } from '../tools/pool-tools.js';
@@ -15,9 +15,17 @@ export const BASE_INSTRUCTIONS = [
 export const MEMORY_INSTRUCTIONS = [
   'You remember callers across calls. When the caller asks you to remember something, call',
   'rememberFact. When they ask what you know or remember about them, call recallMemories. When',
-  'they ask you to forget something or everything, call forgetMemories. You only ever know about',
-  'the caller you are talking to.',
+  'they ask what they told you about something in particular and it is not in front of you, call',
+  'searchMemories. When they ask you to forget something or everything, call forgetMemories.',
+  'You only ever know about the caller you are talking to.',
 ].join(' ');
+
+/**
+ * What the memory adds to one turn's prompt.
+ * @param turnText what the caller said last
+ * @returns the text to put before it, or undefined for nothing
+ */
+export type TurnMemories = (turnText: string) => string | undefined;
 
 export interface AssistantOptions {
   pool: ConnectionPool;
@@ -26,12 +34,79 @@ export interface AssistantOptions {
   poolTools?: PoolToolsOptions;
   /** The caller's own memory tools (bound to their identity), when memory is available. */
   memoryTools?: ReturnType<typeof createMemoryTools>;
+  /** The memories each turn brings up, put in that turn's prompt only. */
+  turnMemories?: TurnMemories;
+}
+
+/**
+ * The turn's memories go in as a system message just before the caller's last message, in the
+ * request only: the history keeps none of them, so the prompt stays bounded over a long call,
+ * and everything before them (instructions, earlier turns) is the same prefix turn after turn.
+ *
+ * Why `llmNode` and not `onUserTurnCompleted`: the framework keeps a preemptive generation
+ * (started on the interim transcript, on in our sessions) only if `onUserTurnCompleted` leaves
+ * the chat context unchanged (agent_activity.ts, `chatCtx.isEquivalent`); adding memories there
+ * would throw it away on every turn. `llmNode` runs for the preemptive request too, with the
+ * same transcript, so it already carries the memories; it also runs for typed text, for
+ * `session.run`, and for the reply after a tool call, which `onUserTurnCompleted` does not see.
+ */
+class MemoryAssistant extends voice.Agent {
+  readonly #turnMemories: TurnMemories;
+
+  constructor(options: voice.AgentOptions<unknown>, turnMemories: TurnMemories) {
+    super(options);
+    this.#turnMemories = turnMemories;
+  }
+
+  override async llmNode(
+    chatCtx: llm.ChatContext,
+    toolCtx: llm.ToolContext,
+    modelSettings: voice.ModelSettings,
+  ) {
+    return voice.Agent.default.llmNode(
+      this,
+      withTurnMemories(chatCtx, this.#turnMemories),
+      toolCtx,
+      modelSettings,
+    );
+  }
+}
+
+/**
+ * @param chatCtx the request's chat context (not changed)
+ * @param turnMemories what the memory adds for the caller's last message
+ * @returns a copy with the memories before the caller's last message, or `chatCtx` itself
+ */
+export function withTurnMemories(
+  chatCtx: llm.ChatContext,
+  turnMemories: TurnMemories,
+): llm.ChatContext {
+  const items = chatCtx.items;
+  const last = items.findLastIndex((i) => i.type === 'message' && i.role === 'user');
+  if (last < 0) return chatCtx;
+  const block = turnMemories((items[last] as llm.ChatMessage).textContent ?? '');
+  if (block === undefined) return chatCtx;
+  const copy = chatCtx.copy();
+  copy.items.splice(last, 0, llm.ChatMessage.create({ role: 'system', content: block }));
+  return copy;
+}
+
+/**
+ * @param context text appended to the instructions (what is remembered about the caller)
+ * @param withMemory whether the caller has memory tools
+ * @returns the instructions: base, memory (when the caller has memory tools), context
+ */
+export function assistantInstructions(context: string | undefined, withMemory: boolean): string {
+  return [BASE_INSTRUCTIONS, withMemory && MEMORY_INSTRUCTIONS, context]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 /**
  * Builds the assistant a session runs: the base instructions, the memory instructions when the
  * caller has memory tools, the caller's context, and the tools.
- * @param options the pool (for the pool tools), context text, and the caller's memory tools
+ * @param options the pool (for the pool tools), context text, the caller's memory tools and
+ *   what memory adds to each turn
  * @returns a framework `voice.Agent`, ready for `session.start({ agent })`
  */
 export function createAssistant({
@@ -39,10 +114,11 @@ export function createAssistant({
   context,
   poolTools,
   memoryTools,
+  turnMemories,
 }: AssistantOptions): voice.Agent {
-  const parts = [BASE_INSTRUCTIONS, memoryTools && MEMORY_INSTRUCTIONS, context];
-  return new voice.Agent({
-    instructions: parts.filter(Boolean).join('\n\n'),
+  const options = {
+    instructions: assistantInstructions(context, memoryTools !== undefined),
     tools: { ...createPoolTools(pool, poolTools), ...memoryTools },
-  });
+  };
+  return turnMemories ? new MemoryAssistant(options, turnMemories) : new voice.Agent(options);
 }

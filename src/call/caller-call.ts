@@ -10,7 +10,7 @@ import type { Greeting } from '../greeting/greeting-service.js';
 import { GENERIC_GREETING } from '../greeting/greeting-text.js';
 import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/redact.js';
-import { MEMORY_LOAD_LIMIT, memoriesForPrompt, memoriesInPrompt } from '../memory/memory-prompt.js';
+import { MEMORY_LOAD_LIMIT, memoriesInPrompt } from '../memory/memory-prompt.js';
 import type { MemoryServices } from '../memory/memory-services.js';
 import { checkCallerIdentity } from '../memory/processor/caller-identity.js';
 import type { DrainReport } from '../memory/processor/processor.js';
@@ -19,6 +19,7 @@ import type { StoredMemory } from '../store/memory-store.js';
 import { createMemoryTools } from '../tools/memory-tools.js';
 import { createAssistant } from './assistant.js';
 import { TurnCollector } from './turn-collector.js';
+import { openTurnRecall } from './turn-recall.js';
 
 export interface CallEndReport {
   drain?: DrainReport;
@@ -94,7 +95,7 @@ export async function openCall({
     return callWithoutMemory(pool, userId);
   }
   const { store, processor, greetings } = services;
-  const loading = loadMemories(services, userId, config.memory.loadTimeoutMs, logger, pool);
+  const loading = loadMemories(services, userId, config, logger, pool);
   const [loaded, greeting] = await Promise.all([
     loading,
     greetings.greet(
@@ -105,12 +106,17 @@ export async function openCall({
   const { memories } = loaded;
   // The extractor sees what the assistant sees: a bounded set, who the caller is first.
   if (loaded.ok) processor.prime(userId, memoriesInPrompt(memories));
+  // Everything loaded is searched locally on each turn; the prompt carries a bounded selection.
+  const recall = loaded.ok
+    ? openTurnRecall(services.recall, userId, memories, { topK: config.memory.promptFacts })
+    : undefined;
 
   const agent = createAssistant({
     pool,
-    context: loaded.ok
-      ? memoriesForPrompt(memories)
-      : 'Your memory of this caller is unavailable right now; do not claim to remember them.',
+    context:
+      recall?.context ??
+      'Your memory of this caller is unavailable right now; do not claim to remember them.',
+    ...(recall ? { turnMemories: recall.turnMemories } : {}),
     memoryTools: createMemoryTools({
       userId,
       store,
@@ -120,8 +126,13 @@ export async function openCall({
       },
       // The caller waits for a tool's answer: a slow store must not hold the conversation.
       timeoutMs: 2 * config.memory.loadTimeoutMs,
+      recall: recall?.index,
+      loadCap: config.memory.loadCap,
     }),
   });
+  recall?.keepInstructionsCurrent(agent, (error) =>
+    logger?.warn({ error: describeError(error, pool.secrets) }, 'instructions not updated'),
+  );
 
   const collector = new TurnCollector((turn) => {
     try {
@@ -147,6 +158,7 @@ export async function openCall({
         const started = performance.now();
         detach?.();
         collector.finish();
+        recall?.close();
         const drain = await processor.drain(config.memory.drainTimeoutMs);
         const prepared = await prepareNextGreeting(services, userId, {
           before: memories,
@@ -168,15 +180,17 @@ export async function openCall({
   };
 }
 
+/** Everything the call may retrieve from, up to the cap, in one round trip. */
 async function loadMemories(
   services: MemoryServices,
   userId: string,
-  timeoutMs: number,
+  config: Config,
   logger: Logger | undefined,
   pool: ConnectionPool,
 ): Promise<{ memories: StoredMemory[]; ok: boolean }> {
+  const timeoutMs = config.memory.loadTimeoutMs;
   try {
-    const memories = await pTimeout(services.store.load(userId, MEMORY_LOAD_LIMIT), {
+    const memories = await pTimeout(services.store.load(userId, config.memory.loadCap), {
       milliseconds: timeoutMs,
       message: `the memory store did not answer within ${timeoutMs} ms`,
     });

@@ -177,6 +177,20 @@ export const VARIABLES = {
      * @default 4
      */
     storeConnections: variable('MEMORY_STORE_CONNECTIONS', integer(1, 100).default(4)),
+    /**
+     * Most of a caller's memories a call loads at its start (one round trip; 1 to 20,000, the
+     * store's own ceiling). Each turn then picks what goes in the prompt from these, locally.
+     * Beyond the cap the oldest facts are not seen on that call (who the caller is always is).
+     * @default 5000
+     */
+    loadCap: variable('MEMORY_LOAD_CAP', integer(1, 20_000).default(5_000)),
+    /**
+     * How many memories each turn adds to the prompt besides the pinned ones (the caller's
+     * identity and what they asked to remember): the most relevant to the turn, then the
+     * newest (1 to 50).
+     * @default 8
+     */
+    promptFacts: variable('MEMORY_PROMPT_FACTS', integer(1, 50).default(8)),
   },
   greeting: {
     /**

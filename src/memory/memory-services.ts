@@ -17,6 +17,7 @@ import type { MemoryAndGreetingStore } from '../store/memory-store.js';
 import { MemoryExtractor } from './extraction/extractor.js';
 import { Outbox } from './outbox/outbox.js';
 import { MemoryProcessor } from './processor/processor.js';
+import { LiveRecall } from './recall/live-recall.js';
 
 export interface MemoryServices {
   store: MemoryAndGreetingStore;
@@ -24,6 +25,8 @@ export interface MemoryServices {
   extractor: MemoryExtractor;
   processor: MemoryProcessor;
   greetings: GreetingService;
+  /** The running calls' recall indexes, kept current by the processor. */
+  recall: LiveRecall;
 }
 
 /**
@@ -103,6 +106,7 @@ export function createMemoryServices(
     ...loggerFor('greetings'),
     secrets: pool.secrets,
   });
+  const recall = new LiveRecall();
   const processor = new MemoryProcessor({
     store,
     extractor,
@@ -114,11 +118,15 @@ export function createMemoryServices(
     secrets: pool.secrets,
     // New or changed facts make the prepared greeting out of date (the store marks its row
     // stale in the same round trip; this marks the copy in process memory).
-    onStored: (userId, result) => {
+    onStored: (userId, result, items) => {
       if (result.inserted + result.updated > 0) {
         void cache.invalidate({ userId, markStale: true, localOnly: true }).catch(() => undefined);
       }
+      // The caller's live calls retrieve the new facts from the next turn on.
+      recall.stored(userId, items);
     },
+    // Forgotten facts leave the live calls' prompts at once, before the store is asked.
+    onForgotten: (userId, keys) => recall.forgotten(userId, keys),
   });
 
   pool.registerCache('greetings', cache);
@@ -137,5 +145,5 @@ export function createMemoryServices(
       : Promise.reject(new Error(health.reason ?? 'memory extraction is failing'));
   });
   pool.registerStats('greetings', () => greetings.stats());
-  return { store, outbox, extractor, processor, greetings };
+  return { store, outbox, extractor, processor, greetings, recall };
 }

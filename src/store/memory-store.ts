@@ -61,7 +61,13 @@ export interface MemoryStore {
     batchId: string,
     heardAt: Date,
   ): Promise<SaveResult>;
-  /** Current memories, most recently updated first. */
+  /**
+   * The caller's current memories in one round trip: who they are (identity) first, then most
+   * recently updated first.
+   * @param userId the caller
+   * @param limit most rows (default 50; 1 to 20,000: the store's own ceiling, whatever is asked)
+   * @returns at most `limit` memories
+   */
   load(userId: string, limit?: number): Promise<StoredMemory[]>;
   /** Deletes the given keys (all categories), or everything when `keys` is empty/undefined, history included. Returns rows deleted. */
   forget(userId: string, keys?: readonly string[]): Promise<number>;

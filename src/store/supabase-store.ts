@@ -49,8 +49,12 @@ export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
     return toSaveResult(row);
   }
 
+  /**
+   * One JSON value, not a set of rows: PostgREST's row cap (Supabase's "Max rows", 1,000 by
+   * default) would cut a load at the call's cap (up to 20,000) short without a word.
+   */
   async load(userId: string, limit = 50): Promise<StoredMemory[]> {
-    const rows = await this.call<MemoryRow[]>('load_memories', {
+    const rows = await this.call<MemoryRow[]>('list_memories', {
       p_user_id: userId,
       p_limit: limit,
     });

@@ -7,9 +7,15 @@ import { llm } from '@livekit/agents';
 import pTimeout, { TimeoutError } from 'p-timeout';
 import { z } from 'zod';
 import { MAX_VALUE_LENGTH, extractedMemorySchema } from '../memory/extraction/extraction-prompt.js';
-import { MEMORY_LOAD_LIMIT, memoriesForSpeech } from '../memory/memory-prompt.js';
+import {
+  MAX_SPOKEN_MEMORIES,
+  MEMORY_LOAD_LIMIT,
+  foundMemoriesForSpeech,
+  memoriesForSpeech,
+} from '../memory/memory-prompt.js';
 import type { MemoryProcessor } from '../memory/processor/processor.js';
 import type { SaveNowOutcome } from '../memory/processor/save-now-outcome.js';
+import { RecallIndex } from '../memory/recall/recall-index.js';
 import { MEMORY_CATEGORIES, type MemoryStore } from '../store/memory-store.js';
 
 export interface MemoryToolsOptions {
@@ -23,6 +29,14 @@ export interface MemoryToolsOptions {
    * was asked still completes in the background (a fact to remember is safe in the outbox).
    */
   timeoutMs?: number;
+  /**
+   * The call's index of everything the caller has told (kept current during the call):
+   * `searchMemories` searches it without a round trip. Absent: it loads up to `loadCap` from the
+   * store and searches those.
+   */
+  recall?: RecallIndex | undefined;
+  /** Most memories `searchMemories` loads when it has no index. Default 5,000. */
+  loadCap?: number;
 }
 
 // Built once per process, not per call: a burst of calls entering at once should not each pay
@@ -35,6 +49,13 @@ const rememberParameters = z.object({
     .min(1)
     .max(MAX_VALUE_LENGTH)
     .describe('the fact, e.g. "Favorite color is green"'),
+});
+const searchParameters = z.object({
+  query: z
+    .string()
+    .min(1)
+    .max(200)
+    .describe('the words of what they ask about, e.g. "trip Lisbon" or "sister wedding"'),
 });
 const forgetParameters = z.object({
   keys: z.array(z.string().min(1).max(64)).max(50).describe('keys of the memories to forget'),
@@ -69,7 +90,7 @@ function rememberAnswer(outcome: SaveNowOutcome | { status: 'slow' }, fact: stri
 /**
  * The caller's memory tools, bound to their identity.
  * @param options the caller, the store and processor, what to do after a forget, the deadline
- * @returns `rememberFact`, `recallMemories` and `forgetMemories`
+ * @returns `rememberFact`, `recallMemories`, `searchMemories` and `forgetMemories`
  */
 export function createMemoryTools({
   userId,
@@ -77,6 +98,8 @@ export function createMemoryTools({
   processor,
   onForget,
   timeoutMs = 2_000,
+  recall,
+  loadCap = 5_000,
 }: MemoryToolsOptions) {
   const inTime = <T>(work: Promise<T>, fallback?: () => T) =>
     pTimeout(work, { milliseconds: timeoutMs, ...(fallback ? { fallback } : {}) });
@@ -110,6 +133,20 @@ export function createMemoryTools({
     execute: async () => {
       try {
         return memoriesForSpeech(await inTime(store.load(userId, MEMORY_LOAD_LIMIT)));
+      } catch {
+        throw new llm.ToolError('My memory is not reachable right now, so I cannot look that up.');
+      }
+    },
+  });
+
+  const searchMemories = llm.tool({
+    description:
+      'Search everything the caller ever told you for what they ask about ("what did I tell you about my trip?"). Say the facts found; if none, say you do not remember that.',
+    parameters: searchParameters,
+    execute: async ({ query }) => {
+      try {
+        const index = recall ?? RecallIndex.of(await inTime(store.load(userId, loadCap)));
+        return foundMemoriesForSpeech(index.search(query, MAX_SPOKEN_MEMORIES));
       } catch {
         throw new llm.ToolError('My memory is not reachable right now, so I cannot look that up.');
       }
@@ -152,5 +189,5 @@ export function createMemoryTools({
     },
   });
 
-  return { rememberFact, recallMemories, forgetMemories };
+  return { rememberFact, recallMemories, searchMemories, forgetMemories };
 }

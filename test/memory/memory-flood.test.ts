@@ -6,7 +6,6 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ITEMS_PER_TURN } from '../../src/memory/extraction/answer-bounds.js';
-import { MAX_PROMPT_MEMORIES } from '../../src/memory/memory-prompt.js';
 import type { MemoryInput } from '../../src/store/memory-store.js';
 import { instructionsOf, textCall, toolOutputs } from '../reliability/support/text-call.js';
 import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
@@ -144,8 +143,10 @@ describe('an extraction answer with 1,000 items', () => {
       const call = await textCall(p, user);
       const instructions = instructionsOf(call.caller.agent);
       const lines = instructions.split('\n').filter((l) => /^- \w+\//.test(l));
-      expect(lines).toHaveLength(MAX_PROMPT_MEMORIES);
+      // The name (pinned) and the newest MEMORY_PROMPT_FACTS: the rest come per turn, by relevance.
+      expect(lines).toHaveLength(1 + p.config.memory.promptFacts);
       expect(lines[0]).toBe('- identity/name: "Name is Gus"');
+      expect(lines.slice(1).every((l) => l.startsWith('- fact/newer_9_'))).toBe(true);
       const [recall] = toolOutputs(await call.say('What do you know about me?'));
       expect(recall?.text).toMatch(/^Here is what I remember about you: "Name is Gus"; /);
       expect(recall?.text).toMatch(/ And \d+ more things\.$/);

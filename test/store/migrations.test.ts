@@ -102,6 +102,7 @@ describe('migrations', () => {
       'forget_memories(text,text[])',
       'get_greeting(text,text)',
       'invalidate_greetings(text,text,boolean)',
+      'list_memories(text,integer)',
       'load_memories(text,integer)',
       'memory_store_ping()',
       'put_greeting(text,text,text,integer)',

@@ -87,8 +87,11 @@ export class BatchWriter {
         counters.stored += result.inserted + result.updated;
         this.#outcomes.set(batch, { status: 'stored' });
         await this.#removeBatchFile(batch);
-        this.#ctx.memories.remember(batch.userId, items);
-        this.#notifyStored(batch.userId, result, items);
+        // A forget that came while the save was in flight deleted these rows after they were
+        // written: what this process holds (and tells listeners) must not bring them back.
+        const current = fence.admit(batch.userId, heardAtOf(batch), items);
+        this.#ctx.memories.remember(batch.userId, current);
+        this.#notifyStored(batch.userId, result, current);
       } catch (error) {
         if (refusedForGood(error)) {
           await this.#setAside(batch, error);

@@ -63,6 +63,11 @@ export class CallerRequests {
     // A fence: what was heard before now is not stored after it, extractions in flight included.
     this.#ctx.fence.record(userId, keys);
     const everything = !keys || keys.length === 0;
+    try {
+      this.#ctx.settings.onForgotten?.(userId, everything ? undefined : keys);
+    } catch (error) {
+      this.#ctx.faults.report('background', 'memory onForgotten listener failed', error);
+    }
     const matches = (item: MemoryInput) => everything || keys.includes(item.key);
     this.#parts.writer.forget(userId, matches);
     if (everything) {

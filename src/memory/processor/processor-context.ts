@@ -19,6 +19,7 @@ export interface ProcessorSettings {
   readonly logger: Logger | undefined;
   readonly onStored:
     ((userId: string, result: SaveResult, items: readonly MemoryInput[]) => void) | undefined;
+  readonly onForgotten: ((userId: string, keys: readonly string[] | undefined) => void) | undefined;
   readonly batchSize: number;
   readonly batchDelayMs: number;
   readonly maxQueuedTurns: number;

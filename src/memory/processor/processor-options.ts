@@ -35,6 +35,11 @@ export interface MemoryProcessorOptions {
   maxPendingBatches?: number;
   /** Called after a batch is stored (e.g. to refresh the caller's greeting); must not throw. */
   onStored?: (userId: string, result: SaveResult, items: readonly MemoryInput[]) => void;
+  /**
+   * Called as the caller's forget is fenced, before the store is asked (e.g. a live call drops
+   * the facts from its prompt at once); must not throw. `keys` absent: everything.
+   */
+  onForgotten?: (userId: string, keys: readonly string[] | undefined) => void;
   /** Strings that never reach a log line or stats (API keys, database passwords). */
   secrets?: readonly string[];
 }
@@ -58,6 +63,7 @@ export function settingsOf(options: MemoryProcessorOptions): ProcessorSettings {
     outbox: options.outbox,
     logger: options.logger,
     onStored: options.onStored,
+    onForgotten: options.onForgotten,
     batchSize: options.batchSize ?? PROCESSOR_DEFAULTS.batchSize,
     batchDelayMs: options.batchDelayMs ?? PROCESSOR_DEFAULTS.batchDelayMs,
     maxQueuedTurns: options.maxQueuedTurns ?? PROCESSOR_DEFAULTS.maxQueuedTurns,

@@ -1,0 +1,78 @@
+/**
+ * The recall indexes of the calls running in this job process, by caller: the memory processor
+ * tells them when a fact is stored and when the caller forgets, so what a call retrieves from
+ * stays what the store holds, without a round trip.
+ */
+import type { MemoryInput, StoredMemory } from '../../store/memory-store.js';
+import { RecallIndex } from './recall-index.js';
+
+/** One call's recall: its index, kept current until `close()`. */
+export interface CallRecall {
+  readonly index: RecallIndex;
+  /**
+   * @param listener called after the caller forgot (the index has already dropped the facts)
+   */
+  onForgotten(listener: (keys: readonly string[] | undefined) => void): void;
+  /** Stops the updates (at call end). */
+  close(): void;
+}
+
+interface OpenRecall {
+  index: RecallIndex;
+  listeners: ((keys: readonly string[] | undefined) => void)[];
+}
+
+export class LiveRecall {
+  readonly #open = new Map<string, Set<OpenRecall>>();
+
+  /** Calls whose index is kept current. */
+  get openCalls(): number {
+    let n = 0;
+    for (const calls of this.#open.values()) n += calls.size;
+    return n;
+  }
+
+  /**
+   * @param userId the caller
+   * @param memories what the store holds for them (loaded at session start)
+   * @returns the call's recall, updated by `stored` and `forgotten` until closed
+   */
+  open(userId: string, memories: readonly StoredMemory[]): CallRecall {
+    const entry: OpenRecall = { index: RecallIndex.of(memories), listeners: [] };
+    const calls = this.#open.get(userId) ?? new Set();
+    calls.add(entry);
+    this.#open.set(userId, calls);
+    return {
+      index: entry.index,
+      onForgotten: (listener) => void entry.listeners.push(listener),
+      close: () => {
+        calls.delete(entry);
+        if (calls.size === 0 && this.#open.get(userId) === calls) this.#open.delete(userId);
+      },
+    };
+  }
+
+  /**
+   * Facts just stored for a caller (after the forget fence let them through).
+   * @param userId the caller
+   * @param items the facts as stored
+   * @param at when they were stored
+   */
+  stored(userId: string, items: readonly MemoryInput[], at: Date = new Date()): void {
+    if (items.length === 0) return;
+    const memories = items.map((item) => ({ ...item, createdAt: at, updatedAt: at }));
+    for (const call of this.#open.get(userId) ?? []) call.index.add(memories);
+  }
+
+  /**
+   * The caller forgot: the facts leave every open index at once, before the store is asked.
+   * @param userId the caller
+   * @param keys the keys forgotten; none or empty = everything
+   */
+  forgotten(userId: string, keys?: readonly string[]): void {
+    for (const call of this.#open.get(userId) ?? []) {
+      call.index.remove(keys);
+      for (const listener of call.listeners) listener(keys?.length ? keys : undefined);
+    }
+  }
+}

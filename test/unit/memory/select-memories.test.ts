@@ -1,0 +1,136 @@
+/**
+ * The per-turn selection on its own (`selectMemories`, `RecallIndex`, `LiveRecall`): an old fact
+ * comes back when the turn is about it, pinned facts are always there and bounded, a flood of
+ * other facts never pushes them out, and a forgotten fact never comes back.
+ */
+import { describe, expect, it } from 'vitest';
+import { selectMemories } from '../../../src/index.js';
+import { LiveRecall } from '../../../src/memory/recall/live-recall.js';
+import { memoryTokens } from '../../../src/memory/recall/prompt-tokens.js';
+import { RecallIndex } from '../../../src/memory/recall/recall-index.js';
+import { SELECTION_DEFAULTS } from '../../../src/memory/recall/select-memories.js';
+import type { MemoryInput, StoredMemory } from '../../../src/store/memory-store.js';
+
+const START = Date.UTC(2026, 0, 1);
+/** A memory stored `age` minutes before the newest. */
+function memory(
+  key: string,
+  value: string,
+  age: number,
+  extra: Partial<MemoryInput> = {},
+): StoredMemory {
+  const at = new Date(START - age * 60_000);
+  return {
+    category: 'fact',
+    key,
+    value,
+    confidence: 0.9,
+    source: 'extraction',
+    ...extra,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+const NAME = memory('name', 'Name is Maya', 10_000, { category: 'identity' });
+const ASKED = memory('gate_code', 'The gate code is 4471', 9_000, { source: 'explicit' });
+const ALLERGY = memory('allergy', 'Is allergic to peanuts', 8_000, { category: 'preference' });
+
+/** `n` newer facts about other things, newest first. */
+const others = (n: number, value = (i: number) => `Visited museum number ${i} downtown`) =>
+  Array.from({ length: n }, (_, i) => memory(`visit_${i}`, value(i), i));
+
+const keys = (list: readonly StoredMemory[]) => list.map((m) => m.key);
+
+describe('selectMemories', () => {
+  it('brings back a fact from 300 facts ago when the turn is about it, and leaves it out otherwise', () => {
+    const all = [...others(300), ALLERGY, NAME];
+    const asked = selectMemories(
+      all,
+      'Could you suggest a snack? I have to watch out for peanuts.',
+    );
+    expect(keys(asked)).toContain('allergy');
+    // Right after the pinned facts: the most relevant first.
+    expect(asked[1]).toBe(ALLERGY);
+    expect(keys(selectMemories(all, 'How is the weather today?'))).not.toContain('allergy');
+  });
+
+  it('finds a paraphrase: another form of the word, a misheard letter', () => {
+    const all = [...others(300), ALLERGY, NAME];
+    expect(keys(selectMemories(all, 'what are my allergies again?'))).toContain('allergy');
+    expect(keys(selectMemories(all, 'anything with peenuts in it?'))).toContain('allergy');
+  });
+
+  it('always holds the pinned facts (identity, asked to remember), whatever the turn', () => {
+    const all = [...others(5_000), ALLERGY, ASKED, NAME];
+    for (const turn of ['', 'peanuts', 'museum number 17 downtown', 'gate']) {
+      const chosen = selectMemories(all, turn);
+      expect(chosen.slice(0, 2)).toEqual([NAME, ASKED]);
+      expect(chosen.length).toBeLessThanOrEqual(2 + SELECTION_DEFAULTS.topK);
+    }
+  });
+
+  it('a flood of matching facts never displaces the pinned ones, and the prompt stays bounded', () => {
+    // 5,000 facts that all match the turn better than anything pinned does.
+    const flood = others(5_000, (i) => `Talked about the weather forecast again, time ${i}`);
+    // An extraction that calls everything identity: 500 newer "identity" facts.
+    const aliases = Array.from({ length: 500 }, (_, i) =>
+      memory(`alias_${i}`, `Also goes by weather nickname ${i}`, i, { category: 'identity' }),
+    );
+    const chosen = selectMemories([...flood, ...aliases, ASKED, NAME], 'weather forecast');
+    expect(chosen).toContain(NAME);
+    expect(chosen).toContain(ASKED);
+    const tokens = chosen.reduce((sum, m) => sum + memoryTokens(m), 0);
+    expect(tokens).toBeLessThanOrEqual(SELECTION_DEFAULTS.maxTokens);
+    expect(chosen.filter((m) => m.key.startsWith('alias_')).length).toBeLessThanOrEqual(
+      SELECTION_DEFAULTS.maxPinned - 2,
+    );
+  });
+
+  it('breaks ties by recency: of equally relevant facts, the newer comes first', () => {
+    const old = memory('trip_2019', 'Went to Lisbon', 5_000);
+    const recent = memory('trip_2025', 'Went to Lisbon', 10);
+    const chosen = selectMemories([old, ...others(50), recent], 'Lisbon', { topK: 1 });
+    expect(chosen).toEqual([recent]);
+  });
+});
+
+describe('forgetting', () => {
+  it('a forgotten fact leaves the index at once and never comes back through retrieval', () => {
+    const index = RecallIndex.of([...others(300), ALLERGY, NAME]);
+    expect(keys(index.search('peanuts', 5))).toEqual(['allergy']);
+    expect(index.remove(['allergy'])).toBe(1);
+    expect(index.search('peanuts', 5)).toEqual([]);
+    expect(index.newest()).not.toContain(ALLERGY);
+    index.remove();
+    expect(index.size).toBe(0);
+    expect(index.search('museum', 5)).toEqual([]);
+  });
+
+  it('live calls: a stored fact joins every open call of the caller; a forget removes it from all', () => {
+    const live = new LiveRecall();
+    const first = live.open('maya', [NAME]);
+    const second = live.open('maya', [NAME]);
+    const other = live.open('sam', []);
+    const told: (readonly string[] | undefined)[] = [];
+    first.onForgotten((keys) => told.push(keys));
+
+    live.stored('maya', [{ ...ALLERGY }]);
+    expect(keys(first.index.search('peanuts', 5))).toEqual(['allergy']);
+    expect(keys(second.index.search('peanuts', 5))).toEqual(['allergy']);
+    expect(other.index.size).toBe(0);
+
+    live.forgotten('maya', ['allergy']);
+    expect(first.index.search('peanuts', 5)).toEqual([]);
+    expect(second.index.search('peanuts', 5)).toEqual([]);
+    expect(told).toEqual([['allergy']]);
+
+    second.close();
+    live.stored('maya', [{ ...ASKED }]);
+    expect(second.index.has(ASKED)).toBe(false);
+    expect(first.index.has(ASKED)).toBe(true);
+    first.close();
+    other.close();
+    expect(live.openCalls).toBe(0);
+  });
+});
