@@ -1,6 +1,5 @@
 /** `pool.stats()` assembled from what each part of the pool counts. */
 import { describeError } from '../lib/redact.js';
-import { originCounts } from './dispatcher.js';
 import type { ServiceHealth } from './health-monitor.js';
 import type { PoolParts } from './pool-parts.js';
 import type { CleanupReport, PoolStats, ServiceStats } from './pool-stats.js';
@@ -48,8 +47,8 @@ export function collectStats(parts: PoolParts, state: PoolState): PoolStats {
       ...connections,
       lastConnectError:
         connections.lastConnectError && describeError(connections.lastConnectError, state.secrets),
-      perOrigin: originCounts(parts.dispatchers.current),
-      draining: parts.dispatchers.draining,
+      perOrigin: parts.lanes.perOrigin(),
+      draining: parts.lanes.draining,
       // A request that did not open a connection reused a warm one.
       warmReuseRatio:
         requests === 0
@@ -59,6 +58,8 @@ export function collectStats(parts: PoolParts, state: PoolState): PoolStats {
       replacedAfterAbort: parts.abortRecovery.replaced,
       keepAliveTimeoutMs: parts.settings.keepAliveTimeoutMs,
       keepWarmRequests: parts.keepWarm.requests,
+      lanes: parts.lanes.stats(),
+      maxConnectionAgeMs: parts.recycler.maxAgeMs,
     },
     caches: parts.components.cacheSizes(),
     components: parts.components.figures(),

@@ -6,7 +6,6 @@
 import { log } from '@livekit/agents';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type OpenAI from 'openai';
-import type { Agent } from 'undici';
 import type { Config } from '../config/config.js';
 import { secretsOf } from '../config/secrets.js';
 import type { Logger } from '../lib/logger.js';
@@ -15,11 +14,12 @@ import { runBuildSteps, warmUpSteps } from './build-steps.js';
 import { collectStats } from './collect-stats.js';
 import type { DispatcherSettings } from './dispatcher.js';
 import type { HealthCheck, ServiceHealth } from './health-monitor.js';
+import type { LaneDispatcher } from './lane-dispatcher.js';
 import { backgroundClient, openaiService } from './openai-service.js';
 import type { PrunableCache, StatsSource } from './pool-components.js';
 import { type PoolParts, assembleParts } from './pool-parts.js';
 import type { PoolService } from './pool-service.js';
-import type { CleanupReport, PoolStats } from './pool-stats.js';
+import type { CleanupReport, LaneName, PoolStats } from './pool-stats.js';
 import type { PooledStore } from './pooled-store.js';
 import { supabaseService } from './supabase-service.js';
 
@@ -110,6 +110,7 @@ export class ConnectionPool {
     Object.assign(pool.buildTimingsMs, timings, { total: Math.round(performance.now() - started) });
     health.start();
     keepWarm.start();
+    pool.#parts.recycler.start();
     return pool;
   }
 
@@ -123,9 +124,15 @@ export class ConnectionPool {
     return client;
   }
 
-  /** For background work (memory extraction): the same dispatcher, with SDK retries and backoff. */
+  /**
+   * For background work (memory extraction, greetings): the background lane, with SDK retries
+   * and backoff. Its requests never take the voice lane's connections; one that waits longer
+   * than `pool.acquireTimeoutMs` for a connection fails with `PoolAcquireTimeoutError`.
+   */
   get openaiBackground(): OpenAI {
-    return backgroundClient(this.openai, this.#config);
+    const client = this.#parts.services.backgroundClient(openaiService);
+    if (!client) throw new Error('the pool carries no OpenAI client');
+    return backgroundClient(client, this.#config);
   }
 
   /** supabase-js on the pool's dispatcher; undefined when Supabase is not configured. */
@@ -138,9 +145,13 @@ export class ConnectionPool {
     return this.#memoryStore;
   }
 
-  /** The dispatcher new requests go through now (cleanup replaces it). */
-  get dispatcher(): Agent {
-    return this.#parts.dispatchers.current;
+  /**
+   * @param lane - `voice` (the session's requests) or `background` (everything else); default voice
+   * @returns the dispatcher that lane's new requests go through now (cleanup and recycling
+   *   replace it)
+   */
+  dispatcher(lane: LaneName = 'voice'): LaneDispatcher {
+    return this.#parts.lanes.current(lane);
   }
 
   /** True from the first `close()` call on. */
@@ -216,8 +227,8 @@ export class ConnectionPool {
    */
   async cleanup(): Promise<CleanupReport> {
     if (this.closed) throw new Error('connection pool is closed');
-    const { dispatchers, services, components } = this.#parts;
-    const retired = dispatchers.retire();
+    const { lanes, services, components } = this.#parts;
+    const retired = lanes.retire();
     const registered = services.list();
     for (const { metrics } of registered) metrics.resetErrorWindow();
     const report: CleanupReport = {
@@ -246,7 +257,8 @@ export class ConnectionPool {
   async #close(): Promise<void> {
     this.#parts.health.stop();
     this.#parts.keepWarm.stop();
-    const outcome = await this.#parts.dispatchers.close(this.#config.pool.closeTimeoutMs);
+    this.#parts.recycler.stop();
+    const outcome = await this.#parts.lanes.close(this.#config.pool.closeTimeoutMs);
     if (outcome === 'destroyed-at-deadline')
       this.#logger.warn('requests still running at pool close deadline; destroying connections');
     await this.#memoryStore

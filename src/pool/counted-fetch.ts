@@ -4,8 +4,8 @@ import { pooledFetch } from './dispatcher.js';
 import type { ServiceMetrics } from './service-metrics.js';
 
 export interface CountedFetchOptions {
-  /** The pool's dispatcher now (cleanup swaps it under live clients). */
-  dispatcher(): Dispatcher;
+  /** The lane's dispatcher now (cleanup and recycling swap it under live clients). */
+  dispatcher(): Pick<Dispatcher, 'dispatch'>;
   /** Where this service's requests, errors, latency and idle time are counted. */
   metrics: ServiceMetrics;
   /**

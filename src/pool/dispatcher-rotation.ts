@@ -3,8 +3,13 @@
  * Retiring never aborts a request; closing waits for them up to a deadline, then destroys.
  */
 import pTimeout from 'p-timeout';
-import type { Agent } from 'undici';
-import { originCounts } from './dispatcher.js';
+import { type CountedDispatcher, originCounts } from './dispatcher.js';
+
+/** What the rotation needs of a dispatcher: its counts, a graceful close and a destroy. */
+export interface RotatingDispatcher extends CountedDispatcher {
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
 
 /** How `close` ended. */
 export type CloseOutcome =
@@ -15,20 +20,26 @@ export type CloseOutcome =
   /** The deadline was 0: connections were destroyed at once, without waiting. */
   | 'destroyed-at-once';
 
-export class DispatcherRotation {
-  readonly #make: () => Agent;
-  readonly #draining = new Set<Agent>();
-  #current: Agent;
+export class DispatcherRotation<D extends RotatingDispatcher = RotatingDispatcher> {
+  readonly #make: () => D;
+  readonly #draining = new Set<D>();
+  #current: D;
+  #since = Date.now();
 
   /** @param make - builds a fresh dispatcher (one now, one per `retire`) */
-  constructor(make: () => Agent) {
+  constructor(make: () => D) {
     this.#make = make;
     this.#current = make();
   }
 
   /** The dispatcher new requests go through. */
-  get current(): Agent {
+  get current(): D {
     return this.#current;
+  }
+
+  /** When (Date.now) the current dispatcher was made: none of its connections is older. */
+  get since(): number {
+    return this.#since;
   }
 
   /** Retired dispatchers still finishing their requests. */
@@ -51,6 +62,7 @@ export class DispatcherRotation {
     const old = this.#current;
     const before = Object.values(originCounts(old));
     this.#current = this.#make();
+    this.#since = Date.now();
     this.#draining.add(old);
     void old
       .close()

@@ -18,12 +18,26 @@ export function createConnector(settings: DispatcherSettings): Connector {
   return markingConnector(buildConnector({ timeout: settings.connectTimeoutMs, ...settings.tls }));
 }
 
-export function createDispatcher(settings: DispatcherSettings, connector: Connector): Agent {
+/**
+ * @param settings - the pool's dispatcher settings
+ * @param connector - shared by every dispatcher of the pool (one accounting, one TLS session cache)
+ * @param shape - this dispatcher's own cap per origin, and how long its idle connections stay
+ *   open (`maxIdleMs` caps a server's longer Keep-Alive hint too: overflow connections close soon)
+ * @returns a keep-alive Agent whose `destroy()` reaches its connections even after `close()`
+ */
+export function createDispatcher(
+  settings: DispatcherSettings,
+  connector: Connector,
+  shape: { connections: number; maxIdleMs?: number } = {
+    connections: settings.connectionsPerOrigin,
+  },
+): Agent {
+  const idleMs = shape.maxIdleMs ?? settings.keepAliveTimeoutMs;
   return new DestroyableAgent({
     connect: connector,
-    connections: settings.connectionsPerOrigin,
-    keepAliveTimeout: settings.keepAliveTimeoutMs,
-    keepAliveMaxTimeout: Math.max(settings.keepAliveTimeoutMs, 600_000),
+    connections: shape.connections,
+    keepAliveTimeout: idleMs,
+    keepAliveMaxTimeout: shape.maxIdleMs ?? Math.max(idleMs, 600_000),
     // HTTP/2 stays off: undici 7 does not multiplex POSTs and can crash on a broken h2 session.
     allowH2: false,
   });
@@ -86,8 +100,13 @@ export interface OriginCounts {
   queued: number;
 }
 
+/** What the pool's dispatchers report: undici's per-origin counts (an Agent, or a lane). */
+export interface CountedDispatcher {
+  readonly stats: Record<string, unknown>;
+}
+
 /** The dispatcher's live counts per origin (origins carry no credentials). */
-export function originCounts(agent: Agent): Record<string, OriginCounts> {
+export function originCounts(agent: CountedDispatcher): Record<string, OriginCounts> {
   const out: Record<string, OriginCounts> = {};
   for (const [origin, s] of Object.entries(agent.stats)) {
     const stats = s as Partial<OriginCounts>;
@@ -108,7 +127,7 @@ export function originCounts(agent: Agent): Record<string, OriginCounts> {
  * fetch, not undici's: undici.fetch breaks the OpenAI SDK's audio uploads (FormData mismatch).
  */
 export function pooledFetch(
-  currentDispatcher: () => Dispatcher,
+  currentDispatcher: () => Pick<Dispatcher, 'dispatch'>,
   observe: (run: () => Promise<Response>, init?: RequestInit) => Promise<Response>,
 ): typeof fetch {
   return (input, init) =>

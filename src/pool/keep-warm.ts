@@ -60,20 +60,37 @@ export class KeepWarm {
     this.#timer = undefined;
   }
 
+  /**
+   * Warms the chosen services now, busy or not (their connections were just recycled: the next
+   * request should still find warm ones). Skips a service already being warmed.
+   *
+   * @param chosen - which services, by name
+   */
+  warmNow(chosen: (name: string) => boolean): void {
+    for (const service of this.#options.services())
+      if (chosen(service.name) && !this.#warming.has(service.name)) this.#warm(service);
+  }
+
+  #warm(service: WarmableService): void {
+    const connections = service.connections ?? this.#options.connections;
+    if (connections <= 0) return;
+    this.#warming.add(service.name);
+    // Sent together, they run on as many connections (opening one only if fewer are open).
+    const requests = Array.from({ length: connections }, () => {
+      this.requests++;
+      return service.warm();
+    });
+    // A failure is the health monitor's to report; keeping warm just tries again next time.
+    void Promise.allSettled(requests).finally(() => this.#warming.delete(service.name));
+  }
+
   #tick(): void {
     const now = Date.now();
     for (const service of this.#options.services()) {
       const connections = service.connections ?? this.#options.connections;
       if (connections <= 0 || this.#warming.has(service.name) || service.inFlight() > 0) continue;
       if (service.idleForMs(now) < this.#options.idleMs / 2) continue;
-      this.#warming.add(service.name);
-      // Sent together, they run on as many connections (opening one only if fewer are open).
-      const requests = Array.from({ length: connections }, () => {
-        this.requests++;
-        return service.warm();
-      });
-      // A failure is the health monitor's to report; keeping warm just tries again next time.
-      void Promise.allSettled(requests).finally(() => this.#warming.delete(service.name));
+      this.#warm(service);
     }
   }
 }

@@ -5,6 +5,8 @@ import type { PoolService } from './pool-service.js';
 
 export const openaiService: PoolService<OpenAI> = {
   name: 'openai',
+  // The session's STT, LLM and TTS: background work never takes these connections.
+  lane: 'voice',
   isConfigured: () => true,
   build: ({ config, fetch }) =>
     new OpenAI({
@@ -25,9 +27,10 @@ export const openaiService: PoolService<OpenAI> = {
 };
 
 /**
- * The same client for background work (memory extraction): same dispatcher, with SDK retries.
+ * The client for background work (memory extraction, greetings): SDK retries added.
  *
- * @param client - the pool's OpenAI client
+ * @param client - the pool's OpenAI client on the background lane (the registry's
+ *   `backgroundClient`), so background work never takes the voice lane's connections
  * @param config - for the request timeout
  * @returns a client that retries twice with the SDK's backoff
  */

@@ -6,12 +6,13 @@
 import type { Config } from '../config/config.js';
 import { AbortRecovery } from './abort-recovery.js';
 import { ConnectionAccounting } from './connection-accounting.js';
-import { DispatcherRotation } from './dispatcher-rotation.js';
-import { type DispatcherSettings, createConnector, createDispatcher } from './dispatcher.js';
+import { ConnectionRecycler } from './connection-recycler.js';
+import { type DispatcherSettings, createConnector } from './dispatcher.js';
 import { type HealthCheck, HealthMonitor, type ServiceHealth } from './health-monitor.js';
 import { KeepWarm } from './keep-warm.js';
 import { openaiService } from './openai-service.js';
 import { PoolComponents } from './pool-components.js';
+import { LANES, PoolLanes } from './pool-lanes.js';
 import type { PoolService } from './pool-service.js';
 import { ServiceRegistry } from './service-registry.js';
 import { supabaseService } from './supabase-service.js';
@@ -21,7 +22,8 @@ export const DEFAULT_SERVICES: readonly PoolService<unknown>[] = [openaiService,
 
 export interface PoolParts {
   readonly settings: DispatcherSettings;
-  readonly dispatchers: DispatcherRotation;
+  readonly lanes: PoolLanes;
+  readonly recycler: ConnectionRecycler;
   readonly accounting: ConnectionAccounting;
   readonly abortRecovery: AbortRecovery;
   readonly services: ServiceRegistry;
@@ -68,14 +70,18 @@ export function assembleParts(config: Config, choices: PartChoices, hooks: PartH
     tls: choices.tls,
   };
   const connector = createConnector(settings);
-  const dispatchers = new DispatcherRotation(() => createDispatcher(settings, connector));
+  const lanes = new PoolLanes(settings, connector, pool);
   const abortRecovery = new AbortRecovery({
-    runningRequests: () => dispatchers.runningRequests(),
+    runningRequests: () => LANES.reduce((n, l) => n + lanes.rotation(l).runningRequests(), 0),
     closed: hooks.closed,
   });
   const services = new ServiceRegistry({
     config,
-    dispatcher: () => dispatchers.current,
+    dispatcher: (lane) => lanes.current(lane),
+    laneIdle: (lane) => {
+      const { running, waiting } = lanes.current(lane).use();
+      return running === 0 && waiting === 0;
+    },
     abortRecovery,
   });
   const health = new HealthMonitor({
@@ -88,7 +94,7 @@ export function assembleParts(config: Config, choices: PartChoices, hooks: PartH
   for (const service of [...DEFAULT_SERVICES, ...choices.services]) {
     services.register(service);
     if (service.isConfigured(config))
-      health.add(service.name, (signal) => services.ping(service.name, signal));
+      health.add(service.name, (signal) => services.check(service.name, signal));
   }
   for (const [name, check] of Object.entries(choices.healthChecks)) health.add(name, check);
   const keepWarm = new KeepWarm({
@@ -96,9 +102,25 @@ export function assembleParts(config: Config, choices: PartChoices, hooks: PartH
     connections: 2,
     services: () => services.warmable(pool.initTimeoutMs),
   });
+  const recycler = new ConnectionRecycler({
+    maxAgeMs: pool.maxConnectionAgeMs,
+    lanes,
+    // Replacements for the lane's warm connections, at once, unless the pool is closing.
+    onRecycled: (lane) => {
+      if (hooks.closed()) return;
+      const onLane = new Set(
+        services
+          .configured()
+          .filter(({ definition }) => (definition.lane ?? 'background') === lane)
+          .map(({ name }) => name),
+      );
+      keepWarm.warmNow((name) => onLane.has(name));
+    },
+  });
   return {
     settings,
-    dispatchers,
+    lanes,
+    recycler,
     accounting: new ConnectionAccounting(connector),
     abortRecovery,
     services,

@@ -4,13 +4,14 @@
  * many connections it wants open. The pool holds these by name and never knows which is which.
  */
 import type { Config } from '../config/config.js';
+import type { LaneName } from './pool-stats.js';
 
 /** What a service's client and its cheap request are built from. */
 export interface ServiceContext {
   readonly config: Config;
   /**
-   * Node's fetch sending through the pool's dispatcher, counted under this service's name in
-   * `pool.stats()`. Stable for the pool's life (it reads the current dispatcher on each call).
+   * Node's fetch sending through the service's lane, counted under this service's name in
+   * `pool.stats()`. Stable for the pool's life (it reads the lane's current dispatcher on each call).
    */
   readonly fetch: typeof globalThis.fetch;
 }
@@ -24,6 +25,13 @@ export interface ServiceContext {
 export interface PoolService<Client> {
   /** The key in `pool.stats().services`, in health and in `pool.fetchFor(name)`. */
   readonly name: string;
+
+  /**
+   * The lane its client sends through: `voice` for the session's own requests (its own
+   * connections, never taken by background work), `background` (the default) for the rest. Its
+   * health checks always go through the background lane.
+   */
+  readonly lane?: LaneName;
 
   /**
    * Whether this configuration asks for the service. One that does not is still listed in

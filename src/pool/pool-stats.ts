@@ -40,7 +40,7 @@ export interface LaneStats {
   acquireTimeouts: number;
   /** How long a request may wait for a connection; null: no bound of its own (the voice lane). */
   acquireTimeoutMs: number | null;
-  /** Times the lane's idle connections were closed for age (`POOL_MAX_CONNECTION_AGE_MS`). */
+  /** Connections closed for age (`POOL_MAX_CONNECTION_AGE_MS`): idle ones at once, busy ones when done. */
   recycled: number;
 }
 

@@ -9,20 +9,31 @@ import type { AbortRecovery } from './abort-recovery.js';
 import { countedFetch } from './counted-fetch.js';
 import type { WarmableService } from './keep-warm.js';
 import type { PoolService, ServiceContext } from './pool-service.js';
+import type { LaneName } from './pool-stats.js';
 import { ServiceMetrics } from './service-metrics.js';
 
 interface Registered {
   readonly definition: PoolService<unknown>;
   readonly configured: boolean;
+  /** On the service's own lane. */
   readonly context: ServiceContext;
+  /** On the background lane (the same as `context` for a background service). */
+  readonly backgroundContext: ServiceContext;
   readonly metrics: ServiceMetrics;
   client?: unknown;
+  /** The client on the background lane: health checks, and background work on a voice service. */
+  backgroundClient?: unknown;
 }
 
 export interface ServiceRegistryOptions {
   config: Config;
-  /** The pool's dispatcher now (cleanup swaps it). */
-  dispatcher(): Dispatcher;
+  /** A lane's dispatcher now (cleanup and recycling swap it). */
+  dispatcher(lane: LaneName): Pick<Dispatcher, 'dispatch'>;
+  /**
+   * @returns true when no request runs or waits on the lane (no call is using it); absent:
+   *   health checks always go through the service's own lane
+   */
+  laneIdle?(lane: LaneName): boolean;
   /** Replaces the connection an answered, aborted request took down (`replaceAfterAbort`). */
   abortRecovery: AbortRecovery;
 }
@@ -47,20 +58,33 @@ export class ServiceRegistry {
     if (this.#services.has(name)) throw new Error(`service ${name} is already registered`);
     const { config, abortRecovery } = this.#options;
     const metrics = new ServiceMetrics();
+    const lane = definition.lane ?? 'background';
     const fetch = countedFetch({
-      dispatcher: this.#options.dispatcher,
+      dispatcher: () => this.#options.dispatcher(lane),
       metrics,
       watchAbort: definition.replaceAfterAbort
         ? (signal) => abortRecovery.watch(signal, () => this.ping(name))
         : undefined,
     });
+    const context: ServiceContext = { config, fetch };
+    const backgroundContext: ServiceContext =
+      lane === 'background'
+        ? context
+        : {
+            config,
+            fetch: countedFetch({
+              dispatcher: () => this.#options.dispatcher('background'),
+              metrics,
+            }),
+          };
     const entry: Registered = {
       definition,
       configured: definition.isConfigured(config),
-      context: { config, fetch },
+      context,
+      backgroundContext,
       metrics,
     };
-    if (entry.configured) entry.client = definition.build(entry.context);
+    if (entry.configured) this.#build(entry);
     this.#services.set(name, entry);
   }
 
@@ -75,7 +99,20 @@ export class ServiceRegistry {
   }
 
   /**
-   * Sends the service's cheap request on its current client.
+   * @param definition - a registered service
+   * @returns its current client on the background lane (the same as `client` for a background
+   *   service); undefined when it is not configured or not registered
+   */
+  backgroundClient<Client>(definition: PoolService<Client>): Client | undefined {
+    const entry = this.#services.get(definition.name);
+    return entry?.definition === definition
+      ? (entry.backgroundClient as Client | undefined)
+      : undefined;
+  }
+
+  /**
+   * Sends the service's cheap request on its current client, on its own lane (warm-up,
+   * keep-warm, abort recovery: they warm the connections its requests will use).
    *
    * @param name - a configured service
    * @param signal - aborts the request
@@ -87,6 +124,22 @@ export class ServiceRegistry {
   }
 
   /**
+   * The health check. It never competes with a call: while the service's own lane is idle (the
+   * process waits for its call) it goes there and keeps a connection warm as it checks; while
+   * requests use that lane, it goes through the background lane.
+   *
+   * @param name - a configured service
+   * @param signal - aborts the request
+   * @throws {@link Error} when the service is not configured, or whatever its request throws
+   */
+  check(name: string, signal?: AbortSignal): Promise<unknown> {
+    const entry = this.#configured(name);
+    if (this.#options.laneIdle?.(entry.definition.lane ?? 'background') ?? true)
+      return entry.definition.ping(entry.client, entry.context, signal);
+    return entry.definition.ping(entry.backgroundClient, entry.backgroundContext, signal);
+  }
+
+  /**
    * Builds the service's client again; the old one is dropped (its requests finish).
    *
    * @param name - any name
@@ -95,8 +148,16 @@ export class ServiceRegistry {
   rebuild(name: string): boolean {
     const entry = this.#services.get(name);
     if (!entry?.configured) return false;
-    entry.client = entry.definition.build(entry.context);
+    this.#build(entry);
     return true;
+  }
+
+  #build(entry: Registered): void {
+    entry.client = entry.definition.build(entry.context);
+    entry.backgroundClient =
+      entry.backgroundContext === entry.context
+        ? entry.client
+        : entry.definition.build(entry.backgroundContext);
   }
 
   /**
