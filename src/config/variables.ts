@@ -216,6 +216,40 @@ export const VARIABLES = {
      */
     connectionsPerOrigin: variable('POOL_CONNECTIONS_PER_ORIGIN', integer(1, 1_000).default(10)),
     /**
+     * The voice lane's base: connections per origin kept for the session's STT, LLM and TTS,
+     * which background work can never take. The background lane gets what the voice lane leaves
+     * of `POOL_CONNECTIONS_PER_ORIGIN` (10 − 5 − 2 = 3 by default), always at least 1: when the
+     * cap is too small for both lanes, the overflow shrinks first, then the base.
+     * @default 5
+     */
+    voiceConnections: variable('POOL_VOICE_CONNECTIONS', integer(1, 1_000).default(5)),
+    /**
+     * Connections per origin the voice lane may open beyond its base in a burst; they close once
+     * idle (about a second) instead of staying warm. `0`: no overflow.
+     * @default 2
+     */
+    voiceOverflow: variable('POOL_VOICE_OVERFLOW', integer(0, 1_000).default(2)),
+    /**
+     * How long a background request (extraction, greeting preparation, store, health check) may
+     * wait for one of its lane's connections, in ms, before it fails with
+     * `PoolAcquireTimeoutError` (the memory processor retries the batch later). The voice lane
+     * has no such bound: it never waits behind background work. 100 ms to 2 min.
+     * @default 5000
+     */
+    acquireTimeoutMs: variable('POOL_ACQUIRE_TIMEOUT_MS', integer(100, 120_000).default(5_000)),
+    /**
+     * An idle connection older than this, in ms, is closed (and, on the voice lane, replaced by
+     * a warm one in the background), so long-lived processes see DNS changes and rebalanced
+     * front ends. A connection in use is never cut. `0`: never recycled; else 1 s to 1 day.
+     * @default 3600000
+     */
+    maxConnectionAgeMs: variable(
+      'POOL_MAX_CONNECTION_AGE_MS',
+      integer(0, 86_400_000)
+        .refine((ms) => ms === 0 || ms >= 1_000, 'must be 0 (never) or at least 1000')
+        .default(3_600_000),
+    ),
+    /**
      * How long an idle connection stays open, in ms. At least 30 s: undici's default of 4 s
      * drops the warm connection in the pause between two turns.
      * @default 60000
