@@ -1,0 +1,71 @@
+/**
+ * The framework worker's figures as `/metrics` and `/ready` read them: registration from the
+ * framework's own health endpoint, the load it last sent LiveKit, draining; readiness needs all
+ * three conditions of the issue.
+ */
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import type { ReportHub } from '../../../src/metrics/report-hub.js';
+import { WorkerState } from '../../../src/metrics/worker-state.js';
+import { notReadyBecause } from '../../../src/worker/worker-metrics.js';
+
+function fakeWorker(id = 'AW_1') {
+  return { id, activeJobs: [{}, {}], event: new EventEmitter() };
+}
+const health = (status: number) =>
+  (() => Promise.resolve(new Response('', { status }))) as typeof fetch;
+const hubWith = (poolBuilt: number) =>
+  ({ processes: () => ({ idle: poolBuilt, job: 0, total: poolBuilt, poolBuilt }) }) as ReportHub;
+
+describe('the worker state', () => {
+  it('is registered only while the framework health endpoint says so and an id is assigned', async () => {
+    let status = 200;
+    const state = new WorkerState('http://health/', (() =>
+      Promise.resolve(new Response('', { status }))) as typeof fetch);
+    await state.refresh();
+    expect(state.registered).toBe(false); // no worker attached yet
+    state.attach(fakeWorker());
+    await state.refresh();
+    expect(state.registered).toBe(true);
+    status = 503;
+    await state.refresh();
+    expect(state.registered).toBe(false);
+  });
+
+  it('is not registered when the health endpoint cannot be reached', async () => {
+    const state = new WorkerState('http://health/', (() =>
+      Promise.reject(new Error('ECONNREFUSED'))) as typeof fetch);
+    state.attach(fakeWorker());
+    await state.refresh();
+    expect(state.registered).toBe(false);
+  });
+
+  it('reads the load the worker sends LiveKit, 1 while draining, and the worker id', async () => {
+    const state = new WorkerState('http://health/', health(200));
+    const worker = fakeWorker();
+    state.attach(worker);
+    expect(state.load).toBe(0);
+    worker.event.emit('worker_msg', { message: { case: 'updateWorker', value: { load: 0.42 } } });
+    worker.event.emit('worker_msg', { message: { case: 'availability', value: { load: 0.9 } } });
+    expect(state.load).toBe(0.42);
+    expect(state.activeJobs).toBe(2);
+    worker.event.emit('worker_registered', 'AW_registered');
+    await expect(state.workerId).resolves.toBe('AW_registered');
+    state.markDraining();
+    expect(state.draining).toBe(true);
+    expect(state.load).toBe(1);
+  });
+});
+
+describe('readiness', () => {
+  it('is ready only when registered, not draining, and a process has built its pool', async () => {
+    const state = new WorkerState('http://health/', health(200));
+    state.attach(fakeWorker());
+    expect(notReadyBecause(state, hubWith(1))).toEqual(['not registered with LiveKit']);
+    await state.refresh();
+    expect(notReadyBecause(state, hubWith(1))).toEqual([]);
+    expect(notReadyBecause(state, hubWith(0))).toEqual(['no job process has built its pool yet']);
+    state.markDraining();
+    expect(notReadyBecause(state, hubWith(1))).toEqual(['draining']);
+  });
+});
