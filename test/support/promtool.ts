@@ -18,3 +18,12 @@ export function promtoolCheck(exposition: string): { status: number | null; outp
   const run = spawnSync('promtool', ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
   return { status: run.status, output: `${run.stdout}${run.stderr}`.trim() };
 }
+
+/**
+ * @param env the environment (`CI` set to anything but "" / "0" / "false" means CI)
+ * @returns whether a missing promtool must fail the test rather than skip the check
+ */
+export function promtoolRequired(env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = (env.CI ?? '').trim().toLowerCase();
+  return ci !== '' && ci !== '0' && ci !== 'false';
+}

@@ -14,7 +14,7 @@ import { type LiveKitServer, startLiveKitServer } from '../support/livekit-serve
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 import { type OtlpReceiver, attributesOf, startOtlpReceiver } from '../support/otlp-receiver.js';
 import { type PromSample, samplesOf, valueOf } from '../support/prometheus-text.js';
-import { promtoolCheck, promtoolPresent } from '../support/promtool.js';
+import { promtoolCheck, promtoolPresent, promtoolRequired } from '../support/promtool.js';
 import {
   type LogLine,
   type WorkerProcess,
@@ -57,7 +57,7 @@ async function scrape(): Promise<PromSample[]> {
 }
 
 beforeAll(async () => {
-  if (!PROMTOOL && process.env.CI)
+  if (!PROMTOOL && promtoolRequired())
     throw new Error('promtool is missing in CI (.ci/run installs it)');
   let healthPort: number;
   [livekit, openai, otlp, healthPort, metricsPort, dataDir] = await Promise.all([
