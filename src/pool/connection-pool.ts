@@ -127,7 +127,7 @@ export class ConnectionPool {
   /**
    * For background work (memory extraction, greetings): the background lane, with SDK retries
    * and backoff. Its requests never take the voice lane's connections; one that waits longer
-   * than `pool.acquireTimeoutMs` for a connection fails with `PoolAcquireTimeoutError`.
+   * than `pool.acquireTimeoutMs` for a connection fails with `PoolAcquireError`.
    */
   get openaiBackground(): OpenAI {
     const client = this.#parts.services.backgroundClient(openaiService);

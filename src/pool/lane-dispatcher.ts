@@ -7,7 +7,7 @@
  */
 import type { Agent, Dispatcher } from 'undici';
 import { type OriginCounts, originCounts } from './dispatcher.js';
-import { PoolAcquireTimeoutError } from './pool-acquire-timeout-error.js';
+import { PoolAcquireError } from './pool-acquire-error.js';
 
 /** What a lane counts over its life, across the dispatchers cleanup and recycling replace. */
 export class LaneCounters {
@@ -30,7 +30,7 @@ export interface LaneDispatcherOptions {
   overflowSize: number;
   /**
    * How long a request may wait for a free connection, in ms; then it fails with
-   * {@link PoolAcquireTimeoutError}. null: no bound of its own (its request timeout ends it).
+   * {@link PoolAcquireError}. null: no bound of its own (its request timeout ends it).
    */
   acquireTimeoutMs: number | null;
   counters: LaneCounters;
@@ -72,7 +72,7 @@ export class LaneDispatcher {
    * undici's dispatch protocol (what Node's fetch calls with `{ dispatcher }`).
    *
    * @param options - the request
-   * @param handler - its callbacks; told `onError(PoolAcquireTimeoutError)` when it waited too long
+   * @param handler - its callbacks; told `onError(PoolAcquireError)` when it waited too long
    * @returns true: the lane takes every request (it queues rather than pushes back)
    */
   dispatch(options: Dispatcher.DispatchOptions, handler: Handler): boolean {
@@ -185,7 +185,7 @@ export class LaneDispatcher {
         use.queue.splice(use.queue.indexOf(waiting), 1);
         counters.acquireTimeouts++;
         counters.maxWaitMs = Math.max(counters.maxWaitMs, acquireTimeoutMs);
-        fail(handler, new PoolAcquireTimeoutError(lane, String(options.origin), acquireTimeoutMs));
+        fail(handler, new PoolAcquireError(lane, String(options.origin), acquireTimeoutMs));
         this.#checkEmptied();
       }, acquireTimeoutMs);
     use.queue.push(waiting);

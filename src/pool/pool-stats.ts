@@ -36,7 +36,7 @@ export interface LaneStats {
   waited: number;
   /** The longest wait for a connection, in ms (0: none waited). */
   maxWaitMs: number;
-  /** Requests failed with `PoolAcquireTimeoutError` after `acquireTimeoutMs` without a connection. */
+  /** Requests failed with `PoolAcquireError` after `acquireTimeoutMs` without a connection. */
   acquireTimeouts: number;
   /** How long a request may wait for a connection; null: no bound of its own (the voice lane). */
   acquireTimeoutMs: number | null;

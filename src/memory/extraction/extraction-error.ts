@@ -4,6 +4,7 @@
  * `ExtractionError` with a reason, and a reason no retry fixes ends the call's retries at once.
  */
 import { AbortError } from 'p-retry';
+import { poolAcquireErrorOf } from '../../pool/pool-acquire-error.js';
 
 /**
  * Why an extraction failed (extraction-triage.ts decides what becomes of the turns):
@@ -51,6 +52,15 @@ export function classifyAttemptError(error: unknown): Error {
     return error.reason === 'unavailable' || error.reason === 'invalid-output'
       ? error
       : new AbortError(error);
+  // The pool's background lane stayed full: trying again at once would wait again. The batch
+  // waits for the processor's backoff instead (nothing was sent: retrying is always safe).
+  const acquire = poolAcquireErrorOf(error);
+  if (acquire)
+    return new AbortError(
+      new ExtractionError(`memory extraction failed: ${acquire.message}`, 'unavailable', {
+        cause: error,
+      }),
+    );
   const status = (error as { status?: unknown }).status;
   if (typeof status === 'number') {
     const reason = reasonOfStatus(status, error as { code?: unknown; message?: unknown });

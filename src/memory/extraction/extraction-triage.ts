@@ -9,6 +9,7 @@
  * set aside.
  */
 import { LRUCache } from 'lru-cache';
+import { poolAcquireErrorOf } from '../../pool/pool-acquire-error.js';
 import { ExtractionError } from './extraction-error.js';
 
 export type FailureVerdict = 'service' | 'input' | 'suspect';
@@ -49,6 +50,13 @@ export function judgeFailure(error: unknown): { verdict: FailureVerdict; reason:
   if (!(error instanceof ExtractionError))
     return { verdict: 'suspect', reason: 'extraction failed unexpectedly' };
   const byStatus = error.status === undefined ? undefined : STATUS_REASONS[error.status];
+  // The pool's background lane was full: nothing was sent, so the batch is retried later.
+  const acquire = poolAcquireErrorOf(error);
+  if (acquire)
+    return {
+      verdict: 'service',
+      reason: `no background connection to the LLM came free within ${acquire.waitedMs} ms`,
+    };
   switch (error.reason) {
     case 'misconfigured':
     case 'unavailable':

@@ -1,15 +1,12 @@
 /**
  * A lane on fake dispatchers and fake timers: base connections first, then overflow, then its
  * own queue (oldest first, per origin); a background request that waits past the acquisition
- * timeout fails with PoolAcquireTimeoutError, a voice request waits without a bound of its own.
+ * timeout fails with PoolAcquireError, a voice request waits without a bound of its own.
  */
 import type { Agent, Dispatcher } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LaneCounters, LaneDispatcher } from '../../../src/pool/lane-dispatcher.js';
-import {
-  PoolAcquireTimeoutError,
-  poolAcquireTimeoutOf,
-} from '../../../src/pool/pool-acquire-timeout-error.js';
+import { PoolAcquireError, poolAcquireErrorOf } from '../../../src/pool/pool-acquire-error.js';
 import { testConfig } from '../../support/config.js';
 
 // Production's defaults: voice base 5, overflow 2, POOL_ACQUIRE_TIMEOUT_MS 5000.
@@ -116,13 +113,13 @@ describe('LaneDispatcher', () => {
     vi.advanceTimersByTime(acquireTimeoutMs - 1);
     expect(waiting.ended.error).toBeUndefined();
     vi.advanceTimersByTime(1);
-    expect(waiting.ended.error).toBeInstanceOf(PoolAcquireTimeoutError);
+    expect(waiting.ended.error).toBeInstanceOf(PoolAcquireError);
     expect(waiting.ended.error!.message).toBe(
       `no background connection to ${ORIGIN} came free within ${acquireTimeoutMs} ms`,
     );
-    expect(
-      poolAcquireTimeoutOf(new TypeError('fetch failed', { cause: waiting.ended.error })),
-    ).toBe(waiting.ended.error);
+    expect(poolAcquireErrorOf(new TypeError('fetch failed', { cause: waiting.ended.error }))).toBe(
+      waiting.ended.error,
+    );
     expect(counters.acquireTimeouts).toBe(1);
     expect(dispatcher.use()).toEqual({ running: 3, waiting: 0 });
     // It never reached a connection: a freed one goes to nobody, and nothing is sent twice.

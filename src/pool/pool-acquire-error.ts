@@ -4,8 +4,12 @@
  * Only the background lane has this bound; the caller (the memory processor) retries later.
  */
 
-/** No connection of the lane came free in time; nothing was sent, so a retry is always safe. */
-export class PoolAcquireTimeoutError extends Error {
+/**
+ * No connection of the lane came free in time; nothing was sent, so a retry is always safe.
+ * Neither its name nor its message says "timeout": the OpenAI SDK takes any connection error
+ * whose text matches /timed? ?out/ for its own request timeout and drops the cause.
+ */
+export class PoolAcquireError extends Error {
   /** Stable, for code that matches on `code` rather than on the class (undici's style). */
   readonly code = 'POOL_ACQUIRE_TIMEOUT';
 
@@ -20,7 +24,7 @@ export class PoolAcquireTimeoutError extends Error {
     readonly waitedMs: number,
   ) {
     super(`no ${lane} connection to ${origin} came free within ${waitedMs} ms`);
-    this.name = 'PoolAcquireTimeoutError';
+    this.name = 'PoolAcquireError';
   }
 }
 
@@ -29,8 +33,8 @@ export class PoolAcquireTimeoutError extends Error {
  *   `APIConnectionError`, so the chain of causes is searched
  * @returns the acquisition timeout behind it, if there is one
  */
-export function poolAcquireTimeoutOf(error: unknown): PoolAcquireTimeoutError | undefined {
+export function poolAcquireErrorOf(error: unknown): PoolAcquireError | undefined {
   for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++)
-    if (e instanceof PoolAcquireTimeoutError) return e;
+    if (e instanceof PoolAcquireError) return e;
   return undefined;
 }
