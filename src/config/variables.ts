@@ -232,7 +232,7 @@ export const VARIABLES = {
     /**
      * How long a background request (extraction, greeting preparation, store, health check) may
      * wait for one of its lane's connections, in ms, before it fails with
-     * `PoolAcquireTimeoutError` (the memory processor retries the batch later). The voice lane
+     * `PoolAcquireError` (the memory processor retries the batch later). The voice lane
      * has no such bound: it never waits behind background work. 100 ms to 2 min.
      * @default 5000
      */
