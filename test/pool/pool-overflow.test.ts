@@ -1,0 +1,47 @@
+/**
+ * The voice lane's overflow, at production defaults (base 5, overflow 2): a burst beyond the base
+ * opens up to 2 more connections, a request beyond those waits for one of the lane's own, and the
+ * overflow connections close once idle while the base stays warm.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ConnectionPool } from '../../src/pool/index.js';
+import { OVERFLOW_IDLE_MS } from '../../src/pool/pool-lanes.js';
+import { testConfig } from '../support/config.js';
+import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
+
+let server: OpenAIServer | undefined;
+let pool: ConnectionPool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  await server?.close();
+  pool = server = undefined;
+});
+
+describe("the voice lane's overflow", () => {
+  it('opens base + overflow connections for a burst, queues the rest, and closes the overflow once idle', async () => {
+    server = await startOpenAIServer();
+    pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL }));
+    const { voiceConnections, voiceOverflow } = testConfig().pool;
+    server.setLatency(300);
+    const burst = voiceConnections + voiceOverflow + 1;
+    await Promise.all(
+      Array.from({ length: burst }, () =>
+        pool!.openai.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      ),
+    );
+    const voice = pool.stats().connections.lanes.voice;
+    expect(voice).toMatchObject({ base: 5, overflow: 2, overflowRequests: 2, waited: 1 });
+    expect(voice.maxWaitMs).toBeGreaterThanOrEqual(250);
+    expect(server.connectionsOpened).toBe(voiceConnections + voiceOverflow);
+    expect(server.maxInFlight).toBe(voiceConnections + voiceOverflow);
+
+    // Idle: the overflow goes within about OVERFLOW_IDLE_MS, the base stays open.
+    await sleep(OVERFLOW_IDLE_MS + 500);
+    await vi.waitFor(() => expect(server!.openConnections).toBe(voiceConnections));
+    expect(pool.stats().connections.lanes.voice.connected).toBe(voiceConnections);
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * How the per-origin cap is split between the lanes: the defaults (5 + 2 for the voice, 3 for
+ * background work), and the edges, where the overflow shrinks first, then the base, and each
+ * lane keeps at least one connection.
+ */
+import { describe, expect, it } from 'vitest';
+import { laneBudget } from '../../../src/pool/pool-lanes.js';
+import { testConfig } from '../../support/config.js';
+
+const budget = (env: Record<string, string> = {}) => laneBudget(testConfig(env).pool);
+
+describe('laneBudget', () => {
+  it('gives the voice lane 5 + 2 and background work the other 3 of the default cap of 10', () => {
+    expect(budget()).toEqual({ voiceBase: 5, voiceOverflow: 2, background: 3 });
+  });
+
+  it('gives background work what a larger cap leaves', () => {
+    expect(budget({ POOL_CONNECTIONS_PER_ORIGIN: '32' })).toEqual({
+      voiceBase: 5,
+      voiceOverflow: 2,
+      background: 25,
+    });
+  });
+
+  it('shrinks the overflow first, then the base, when the cap is too small', () => {
+    expect(budget({ POOL_CONNECTIONS_PER_ORIGIN: '7' })).toEqual({
+      voiceBase: 5,
+      voiceOverflow: 1,
+      background: 1,
+    });
+    expect(budget({ POOL_CONNECTIONS_PER_ORIGIN: '4' })).toEqual({
+      voiceBase: 3,
+      voiceOverflow: 0,
+      background: 1,
+    });
+  });
+
+  it('keeps one connection per lane even at a cap of 1, and honours no overflow', () => {
+    expect(budget({ POOL_CONNECTIONS_PER_ORIGIN: '1' })).toEqual({
+      voiceBase: 1,
+      voiceOverflow: 0,
+      background: 1,
+    });
+    expect(budget({ POOL_VOICE_OVERFLOW: '0' })).toEqual({
+      voiceBase: 5,
+      voiceOverflow: 0,
+      background: 5,
+    });
+  });
+});
