@@ -219,7 +219,8 @@ export const VARIABLES = {
      * The voice lane's base: connections per origin kept for the session's STT, LLM and TTS,
      * which background work can never take. The background lane gets what the voice lane leaves
      * of `POOL_CONNECTIONS_PER_ORIGIN` (10 − 5 − 2 = 3 by default), always at least 1: when the
-     * cap is too small for both lanes, the overflow shrinks first, then the base.
+     * cap is too small for both lanes, the overflow shrinks first, then the base (a cap of 1
+     * still gives each lane one connection: 2 in all).
      * @default 5
      */
     voiceConnections: variable('POOL_VOICE_CONNECTIONS', integer(1, 1_000).default(5)),
