@@ -10,6 +10,7 @@ import { lateCall } from './late-call.js';
 import { overhead } from './overhead.js';
 import { parallelLlm } from './parallel-llm.js';
 import { poolBuild } from './pool-build.js';
+import { recallAtScale } from './recall-at-scale.js';
 import { scale } from './scale.js';
 import { spokenTurn } from './spoken-turn.js';
 import { voicePath } from './voice-path.js';
@@ -30,4 +31,5 @@ export const scenarios: Scenario[] = [
   poolBuild,
   scale,
   overhead,
+  recallAtScale,
 ];

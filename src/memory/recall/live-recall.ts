@@ -17,6 +17,9 @@ export interface CallRecall {
   close(): void;
 }
 
+/** Facts indexed per event-loop turn in the background: 1 to 3 ms of work (bench: recall-at-scale). */
+const BUILD_SLICE = 100;
+
 interface OpenRecall {
   index: RecallIndex;
   listeners: ((keys: readonly string[] | undefined) => void)[];
@@ -42,10 +45,18 @@ export class LiveRecall {
     const calls = this.#open.get(userId) ?? new Set();
     calls.add(entry);
     this.#open.set(userId, calls);
+    let closed = false;
+    // The full-text index is built a slice per event-loop turn while the call starts: no stall
+    // for the greeting's audio; a turn that comes first builds the rest itself.
+    const buildSlice = () => {
+      if (!closed && entry.index.buildSome(BUILD_SLICE)) setImmediate(buildSlice);
+    };
+    setImmediate(buildSlice);
     return {
       index: entry.index,
       onForgotten: (listener) => void entry.listeners.push(listener),
       close: () => {
+        closed = true;
         calls.delete(entry);
         if (calls.size === 0 && this.#open.get(userId) === calls) this.#open.delete(userId);
       },

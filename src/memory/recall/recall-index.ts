@@ -2,6 +2,11 @@
  * One caller's memories, indexed in the job process for full-text search (`minisearch`, BM25):
  * loaded once at session start, searched on every turn without a network round trip, kept
  * current as facts are stored and forgotten during the call.
+ *
+ * Building the full-text index of 5,000 facts takes tens of milliseconds, so it is not done at
+ * session start (the caller is waiting for the greeting): `buildSome` indexes a slice at a time
+ * while the call starts, and a search indexes what is left first. Everything else (pinned,
+ * newest) needs no full-text index.
  */
 import MiniSearch from 'minisearch';
 import type { MemoryInput, StoredMemory } from '../../store/memory-store.js';
@@ -37,6 +42,10 @@ export class RecallIndex {
   });
   /** Newest first; rebuilt on the first read after a change. */
   #byRecency: StoredMemory[] | undefined;
+  /** Ids in the full-text index; the others in `#pending` are still to be added. */
+  readonly #indexed = new Set<string>();
+  #pending: string[] = [];
+  #cursor = 0;
 
   /**
    * @param memories the caller's memories (a later one replaces an earlier one with its key)
@@ -61,11 +70,41 @@ export class RecallIndex {
   add(memories: readonly StoredMemory[]): void {
     for (const memory of memories) {
       const id = idOf(memory);
-      if (this.#memories.has(id)) this.#search.discard(id);
       this.#memories.set(id, memory);
-      this.#search.add({ id, key: memory.key, value: memory.value });
+      if (this.#indexed.has(id)) {
+        this.#search.discard(id);
+        this.#indexed.delete(id);
+      }
+      this.#pending.push(id);
     }
     this.#byRecency = undefined;
+  }
+
+  /** Whether facts wait to enter the full-text index. */
+  get building(): boolean {
+    return this.#cursor < this.#pending.length;
+  }
+
+  /**
+   * Adds up to `count` waiting facts to the full-text index (a search adds all of them first).
+   * @param count most facts to index now (Infinity: all)
+   * @returns whether facts still wait
+   */
+  buildSome(count: number): boolean {
+    const end = Math.min(this.#pending.length, this.#cursor + count);
+    for (; this.#cursor < end; this.#cursor++) {
+      const id = this.#pending[this.#cursor]!;
+      const memory = this.#memories.get(id);
+      // Forgotten since, or already indexed (added twice while waiting).
+      if (!memory || this.#indexed.has(id)) continue;
+      this.#search.add({ id, key: memory.key, value: memory.value });
+      this.#indexed.add(id);
+    }
+    if (!this.building) {
+      this.#pending = [];
+      this.#cursor = 0;
+    }
+    return this.building;
   }
 
   /**
@@ -79,12 +118,15 @@ export class RecallIndex {
     if (!keys || keys.length === 0) {
       this.#memories.clear();
       this.#search.removeAll();
+      this.#indexed.clear();
+      this.#pending = [];
+      this.#cursor = 0;
     } else {
       const forgotten = new Set(keys);
       for (const [id, memory] of this.#memories) {
         if (!forgotten.has(memory.key)) continue;
         this.#memories.delete(id);
-        this.#search.discard(id);
+        if (this.#indexed.delete(id)) this.#search.discard(id);
       }
     }
     this.#byRecency = undefined;
@@ -121,6 +163,7 @@ export class RecallIndex {
    */
   search(text: string, limit: number, skip?: (memory: StoredMemory) => boolean): StoredMemory[] {
     if (limit <= 0 || text.trim() === '') return [];
+    this.buildSome(Infinity);
     const ranked = this.#search
       .search(text)
       .map((hit) => ({ memory: this.#memories.get(hit.id as string), score: hit.score }))

@@ -107,6 +107,25 @@ describe('forgetting', () => {
     expect(index.search('museum', 5)).toEqual([]);
   });
 
+  it('while the index is still being built: a search builds the rest, a forgotten fact never enters it', () => {
+    const index = RecallIndex.of([...others(1_000), ALLERGY, NAME]);
+    expect(index.building).toBe(true);
+    index.buildSome(10);
+    index.remove(['allergy']);
+    // visit_5 is among the ten indexed already; visit_999 still waits.
+    const updated = memory('visit_5', 'Visited the aquarium instead', 0);
+    const waiting = memory('visit_999', 'Visited the planetarium instead', 0);
+    index.add([updated, waiting]);
+    expect(index.search('peanuts', 5)).toEqual([]);
+    expect(index.building).toBe(false);
+    expect(index.search('aquarium', 5)).toEqual([updated]);
+    expect(index.search('planetarium', 5)).toEqual([waiting]);
+    // The superseded values are gone from the full-text index: only the new ones answer.
+    const found = index.search('museum', 2_000).map((m) => m.value);
+    expect(found).toHaveLength(998);
+    expect(found).not.toContain('Visited museum number 5 downtown');
+  });
+
   it('live calls: a stored fact joins every open call of the caller; a forget removes it from all', () => {
     const live = new LiveRecall();
     const first = live.open('maya', [NAME]);
