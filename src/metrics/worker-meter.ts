@@ -74,7 +74,6 @@ export class WorkerMeter implements ReportSink {
     this.#provider = new MeterProvider({
       resource: this.resource,
       readers,
-      views: [],
     });
     const meter = this.#provider.getMeter('livekit-memory-agent');
     const specs: Record<string, MetricSpec> = { ...PROCESS_METRICS, ...WORKER_METRICS };

@@ -131,6 +131,11 @@ describe('the worker exports its figures', () => {
       return s;
     }, 5_000);
     expect(valueOf(samples, `${P}worker_registered`)).toBe(1);
+    // The resource: the service name and the id LiveKit gave at registration.
+    expect(samples.find((s) => s.name === 'target_info')?.labels).toMatchObject({
+      service_name: 'memory-agent-e2e',
+      livekit_worker_id: livekit.workers[0]!.id,
+    });
     expect(valueOf(samples, `${P}worker_draining`)).toBe(0);
     expect(valueOf(samples, `${P}worker_active_jobs`)).toBe(0);
     expect(valueOf(samples, `${P}worker_job_processes`)).toBe(2);
@@ -146,6 +151,7 @@ describe('the worker exports its figures', () => {
   }, 10_000);
 
   let killedPid: number;
+  let survivingJob: string;
 
   it('follows two jobs (four live job processes) and answers in under 50 ms', async () => {
     const requestsBefore = valueOf(scrapes.at(-1)!, `${P}pool_requests_total`);
@@ -158,6 +164,7 @@ describe('the worker exports its figures', () => {
       jobs.map((j) => worker.waitForLine(record('job entry', j.jobId), 5_000)),
     );
     killedPid = Number(entries[0]!.json?.pid);
+    survivingJob = jobs[1]!.jobId;
     // The framework forks a replacement for each process taken: two jobs and two idle again.
     const samples = await eventually(async () => {
       const s = await scrape();
@@ -241,4 +248,17 @@ describe('the worker exports its figures', () => {
       byName.get(`${P}pool_service_health`)?.points.map((p) => attributesOf(p.attributes)),
     ).toContainEqual({ service: 'openai', status: 'healthy' });
   }, 15_000);
+
+  it('is not ready while it drains, and says so', async () => {
+    const stopped = worker.stop('SIGTERM', 20_000);
+    const draining = await eventually(async () => {
+      const r = await get('/ready');
+      expect(r.status).toBe(503);
+      return JSON.parse(r.body) as { reasons: string[] };
+    }, 5_000);
+    expect(draining.reasons).toContain('draining');
+    expect(valueOf(await scrape(), `${P}worker_draining`)).toBe(1);
+    livekit.terminateJob(survivingJob); // the running call ends; the drain is over
+    expect((await stopped).forced).toBe(false);
+  }, 30_000);
 });
