@@ -10,6 +10,8 @@ const SERVICE_NAMES = { openai: 'OpenAI', supabase: 'Supabase' } as const;
  */
 export function describePoolStats(stats: PoolStats): string {
   const sentences = [healthSentence(stats) + '; ' + connectionSentence(stats)];
+  const waits = laneWaitSentence(stats);
+  if (waits) sentences.push(waits);
   const p95 = stats.services.openai.latencyMs.p95;
   if (p95 !== null) sentences.push(`OpenAI's 95th-percentile latency is ${p95} milliseconds.`);
   const greetingAudio = greetingAudioSentence(stats);
@@ -62,10 +64,36 @@ export function openConnections(stats: PoolStats): number {
 
 function connectionSentence(stats: PoolStats): string {
   const open = openConnections(stats);
-  const connections = `${open} ${open === 1 ? 'connection is' : 'connections are'} open`;
+  const lanes = lanesOf(stats);
+  const connections =
+    `${open} ${open === 1 ? 'connection is' : 'connections are'} open` +
+    (lanes
+      ? ` (${lanes.voice.connected} for calls, ${lanes.background.connected} for background work)`
+      : '');
   const ratio = stats.connections.warmReuseRatio;
   if (ratio === null) return `${connections} and no requests have been made yet.`;
   return `${connections} and ${Math.round(ratio * 100)} percent of requests reused a warm one.`;
+}
+
+/** Requests waiting for one of their lane's connections now, and background ones that gave up. */
+function laneWaitSentence(stats: PoolStats): string | undefined {
+  const lanes = lanesOf(stats);
+  if (!lanes) return undefined;
+  const { voice, background } = lanes;
+  const parts: string[] = [];
+  if (voice.waiting > 0)
+    parts.push(
+      `${voice.waiting} call ${voice.waiting === 1 ? 'request is' : 'requests are'} waiting for a connection`,
+    );
+  if (background.waiting > 0)
+    parts.push(
+      `${background.waiting} background ${background.waiting === 1 ? 'request is' : 'requests are'} waiting for a connection`,
+    );
+  if (background.acquireTimeouts > 0)
+    parts.push(
+      `${background.acquireTimeouts} background ${background.acquireTimeouts === 1 ? 'request' : 'requests'} gave up waiting and will be retried`,
+    );
+  return parts.length === 0 ? undefined : `${capitalize(list(parts))}.`;
 }
 
 /**
@@ -85,6 +113,9 @@ export function describeCleanup(report: CleanupReport): string {
   return text;
 }
 
+// A partial snapshot (a test's, a report from before lanes) may have none: it is not spoken.
+const lanesOf = (stats: PoolStats) =>
+  stats.connections.lanes as PoolStats['connections']['lanes'] | undefined;
 // The pool registers the store's check as 'memory'.
 const spokenName = (service: string) =>
   service === 'memory' || service === 'memoryStore' ? 'the memory store' : service;

@@ -1,6 +1,11 @@
 /** The operator's voice tools and the sentences they speak. */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConnectionPool, type PoolStats, type ServiceHealth } from '../../src/pool/index.js';
+import {
+  ConnectionPool,
+  type LaneStats,
+  type PoolStats,
+  type ServiceHealth,
+} from '../../src/pool/index.js';
 import { describeCleanup, describePoolStats } from '../../src/tools/pool-summary.js';
 import { createPoolTools } from '../../src/tools/pool-tools.js';
 import { TEST_SECRETS, testConfig } from '../support/config.js';
@@ -12,6 +17,23 @@ const health = (status: ServiceHealth['status'], lastError?: string): ServiceHea
   consecutiveFailures: status === 'healthy' ? 0 : 3,
   rebuilds: 0,
   lastError,
+});
+
+/** A lane as the pool reports it, at rest unless told otherwise. */
+const lane = (base: number, overflow: number, figures: Partial<LaneStats> = {}): LaneStats => ({
+  base,
+  overflow,
+  connected: 0,
+  running: 0,
+  waiting: 0,
+  requests: 0,
+  overflowRequests: 0,
+  waited: 0,
+  maxWaitMs: 0,
+  acquireTimeouts: 0,
+  acquireTimeoutMs: overflow > 0 ? null : 5_000,
+  recycled: 0,
+  ...figures,
 });
 
 const service = (status: ServiceHealth['status'], configured = true) => ({
@@ -45,6 +67,8 @@ function stats(overrides: Partial<PoolStats> = {}): PoolStats {
       replacedAfterAbort: 0,
       keepAliveTimeoutMs: 60_000,
       keepWarmRequests: 0,
+      lanes: { voice: lane(5, 2, { connected: 2, requests: 8 }), background: lane(3, 0) },
+      maxConnectionAgeMs: 3_600_000,
     },
     caches: {},
     components: {},
@@ -56,7 +80,7 @@ function stats(overrides: Partial<PoolStats> = {}): PoolStats {
 describe('describePoolStats', () => {
   it('speaks health, open connections, reuse and latency in plain sentences', () => {
     expect(describePoolStats(stats())).toBe(
-      'All services are healthy; 2 connections are open and 80 percent of requests reused a warm one. ' +
+      'All services are healthy; 2 connections are open (2 for calls, 0 for background work) and 80 percent of requests reused a warm one. ' +
         "OpenAI's 95th-percentile latency is 120 milliseconds.",
     );
   });
@@ -82,6 +106,7 @@ describe('describePoolStats', () => {
         ...stats().connections,
         perOrigin: { 'http://x': { connected: 1, free: 1, pending: 0, running: 0, queued: 0 } },
         warmReuseRatio: null,
+        lanes: { voice: lane(5, 2, { connected: 1 }), background: lane(3, 0) },
       },
       services: {
         openai: {
@@ -92,8 +117,26 @@ describe('describePoolStats', () => {
       },
     });
     expect(describePoolStats(quiet)).toBe(
-      'All services are healthy; 1 connection is open and no requests have been made yet.',
+      'All services are healthy; 1 connection is open (1 for calls, 0 for background work) and no requests have been made yet.',
     );
+  });
+
+  it('says when requests wait for their lane, and when background requests gave up waiting', () => {
+    const busy = stats({
+      connections: {
+        ...stats().connections,
+        lanes: {
+          voice: lane(5, 2, { connected: 7, running: 7, waiting: 1 }),
+          background: lane(3, 0, { connected: 3, running: 3, waiting: 4, acquireTimeouts: 9 }),
+        },
+      },
+    });
+    expect(describePoolStats(busy)).toContain(
+      '1 call request is waiting for a connection, 4 background requests are waiting for a ' +
+        'connection and 9 background requests gave up waiting and will be retried.',
+    );
+    const calm = describePoolStats(stats());
+    expect(calm).not.toMatch(/waiting/);
   });
 
   it('never speaks an error message, so never a secret in one', () => {
@@ -157,7 +200,7 @@ describe('pool tools on a live pool', () => {
     const { getConnectionPoolStats } = createPoolTools(pool);
     const text = await getConnectionPoolStats.execute({}, toolOptions());
     expect(text).toMatch(
-      /^All services are healthy; 2 connections are open and \d+ percent of requests reused a warm one\. OpenAI's 95th-percentile latency is \d+ milliseconds\.$/,
+      /^All services are healthy; 2 connections are open \(2 for calls, 0 for background work\) and \d+ percent of requests reused a warm one\. OpenAI's 95th-percentile latency is \d+ milliseconds\.$/,
     );
     for (const secret of Object.values(TEST_SECRETS)) expect(text).not.toContain(secret);
   });
