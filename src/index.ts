@@ -26,6 +26,15 @@ export { prewarmJobProcess, runJob } from './worker/job-process.js';
 /** @internal The job process's build without the framework: the tests' and benchmarks' fixture. */
 export { buildProcessResources } from './worker/job-process.js';
 
+// Metrics for operators: what /metrics and the OTLP export hold (docs/operating.md)
+export {
+  METRIC_PREFIX,
+  type MetricSpec,
+  PROCESS_METRICS,
+  WORKER_METRICS,
+} from './metrics/catalog.js';
+export { type StatsFigures, figuresOf } from './metrics/stats-figures.js';
+
 // Memory: extraction in the background, the durable outbox, the services on a pool
 export { type MemoryServices, createMemoryServices } from './memory/memory-services.js';
 export { MemoryProcessor, type MemoryStats } from './memory/processor/processor.js';

@@ -55,3 +55,24 @@ export async function startMetricsServer(
  * @returns the port it listens on
  */
 export const listeningPort = (server: Server): number => (server.address() as AddressInfo).port;
+
+/**
+ * Binds the port for a moment and lets it go: the worker checks it before anything starts, as it
+ * does the health port. Another process can still take it before the real bind (that narrow race
+ * ends in the same one-line error, a little later).
+ * @param host the address to bind (`METRICS_HOST`)
+ * @param port the port (`METRICS_PORT`)
+ * @returns undefined when it can be bound; else the bind error
+ */
+export async function metricsPortError(
+  host: string,
+  port: number,
+): Promise<NodeJS.ErrnoException | undefined> {
+  const server = createServer();
+  const failure = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    server.once('error', resolve);
+    server.listen({ host, port, exclusive: true }, () => resolve(undefined));
+  });
+  if (!failure) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return failure;
+}

@@ -10,6 +10,7 @@ import { describeError, redactUrl } from '../lib/redact.js';
 import { prepareMemoryStore } from '../store/prepare-store.js';
 import { hardenShutdown } from './graceful-shutdown.js';
 import { healthPortProblem } from './health-port.js';
+import { metricsPortError } from './metrics-server.js';
 import { quietExpectedFailures } from './quiet-expected-failures.js';
 import { reapChildrenOnExit } from './reap-children.js';
 import { serverOptionsFor } from './server-options.js';
@@ -42,6 +43,11 @@ export async function runWorker(
     // Checked before anything starts: the framework binds it only after forking its processes.
     const portProblem = await healthPortProblem(config.livekit.healthPort);
     if (portProblem) exitWith(portProblem);
+    const metricsPortFailure =
+      config.metrics.port === undefined
+        ? undefined
+        : await metricsPortError(config.metrics.host, config.metrics.port);
+    if (metricsPortFailure) exitWith(metricsPortProblem(config, metricsPortFailure));
     // The framework sets its logger up in runApp; the steps below log before, so set it up now.
     initializeLogger({ pretty: command === 'dev', level: config.logLevel });
     const logger = log().child({ component: 'worker' });
