@@ -129,6 +129,8 @@ export async function startTestSupabase(postgres: TestPostgres): Promise<TestSup
         PGRST_SERVER_HOST: '127.0.0.1',
         PGRST_SERVER_PORT: String(postgrestPort),
         PGRST_LOG_LEVEL: 'crit',
+        // As Supabase's default API setting "Max rows": a set-returning call is cut at 1,000.
+        PGRST_DB_MAX_ROWS: '1000',
       },
       stdio: 'ignore',
     });
