@@ -13,6 +13,7 @@ import { poolBuild } from './pool-build.js';
 import { recallAtScale } from './recall-at-scale.js';
 import { scale } from './scale.js';
 import { spokenTurn } from './spoken-turn.js';
+import { voiceLane } from './voice-lane.js';
 import { voicePath } from './voice-path.js';
 
 /** In the order the issue lists them. */
@@ -32,4 +33,5 @@ export const scenarios: Scenario[] = [
   scale,
   overhead,
   recallAtScale,
+  voiceLane,
 ];
