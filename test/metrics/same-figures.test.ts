@@ -77,6 +77,7 @@ async function scrape(): Promise<PromSample[]> {
 function spokenNumbers(sentence: string) {
   return {
     open: Number(/(\d+) connections? (?:is|are) open/.exec(sentence)?.[1]),
+    lanes: /\((\d+) for calls, (\d+) for background work\)/.exec(sentence)?.slice(1).map(Number),
     reusedPercent: Number(/(\d+) percent of requests reused/.exec(sentence)?.[1]),
     openaiFine: /OpenAI(?: and [^,.;]+)? (?:is|are) fine|All services are healthy/.test(sentence),
   };
@@ -88,6 +89,9 @@ function scrapedNumbers(samples: PromSample[]) {
   const opened = valueOf(samples, `${P}pool_connections_opened_total`);
   return {
     open: valueOf(samples, `${P}pool_connections_open`),
+    lanes: ['voice', 'background'].map((lane) =>
+      valueOf(samples, `${P}pool_lane_connections`, { lane }),
+    ),
     reusedPercent: Math.round(Math.max(0, 1 - opened / requests) * 100),
     openaiFine:
       valueOf(samples, `${P}pool_service_health`, { service: 'openai', status: 'healthy' }) === 1,
@@ -115,6 +119,7 @@ describe('the voice answer and /metrics', () => {
       return { said, scraped, stats: snapshot };
     }, 10_000);
     expect(said.open).toBeGreaterThan(0);
+    expect(said.lanes).toHaveLength(2);
     expect(said.reusedPercent).toBeGreaterThan(0);
     expect(said.openaiFine).toBe(true);
     console.info(
