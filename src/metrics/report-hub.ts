@@ -34,20 +34,21 @@ interface LiveProcess {
   state: ProcessState;
   poolBuilt: boolean;
   gauges: Sample[];
+  /** A malformed line from this process was logged already (later ones are only counted). */
+  loggedDrop?: boolean;
 }
 
 export class ReportHub {
   readonly #live = new Map<Socket, LiveProcess>();
   readonly #server: Server;
   readonly #dir: string;
-  #reportedDrop = false;
 
   /** The socket's path, also in `process.env[METRICS_SOCKET_ENV]` once listening. */
   readonly socketPath: string;
 
   /**
    * @param sink the instruments
-   * @param logger where the first malformed report is logged (later ones are only counted)
+   * @param logger where each process's first malformed report is logged (later ones are counted)
    */
   constructor(
     private readonly sink: ReportSink,
@@ -151,8 +152,8 @@ export class ReportHub {
 
   #drop(live: LiveProcess, error: MalformedReport): void {
     this.sink.add('worker_reports_dropped', {}, 1);
-    if (this.#reportedDrop) return;
-    this.#reportedDrop = true;
+    if (live.loggedDrop) return;
+    live.loggedDrop = true;
     this.logger.warn(
       { pid: live.pid, reason: error.message },
       'a job process sent a malformed metrics report: dropped (later ones are only counted)',
