@@ -123,6 +123,16 @@ export class WorkerMeter implements ReportSink {
     this.#histograms.get(name)?.record(value, labels);
   }
 
+  /**
+   * Pushes the current figures over OTLP now (a stopping worker's last interval).
+   * @param timeoutMs how long the push may take; past it the worker stops without it
+   * @returns once pushed, or the time is up; never rejects
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([this.#provider.forceFlush().catch(() => undefined), timer]);
+  }
+
   /** Exports what is pending (OTLP) and stops the readers. */
   async shutdown(): Promise<void> {
     await this.#provider.shutdown();

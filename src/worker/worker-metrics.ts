@@ -44,7 +44,7 @@ export async function startWorkerMetrics(
   const hub = new ReportHub(meter, logger);
   gauges = () => [...hub.gauges(), ...workerGauges(state, hub)];
   await hub.listen();
-  watchFrameworkWorker(state);
+  watchFrameworkWorker(state, meter);
 
   const metrics: WorkerMetrics = { hub, meter, state };
   if (config.metrics.port !== undefined) {
@@ -93,16 +93,21 @@ function workerGauges(state: WorkerState, hub: ReportHub): Sample[] {
   ];
 }
 
+/** How long a drained worker may take to push its last figures over OTLP before it exits. */
+const LAST_EXPORT_TIMEOUT_MS = 2_000;
+
 /** The CLI builds the framework's worker itself: its `run` and `drain` are wrapped to see it. */
-function watchFrameworkWorker(state: WorkerState): void {
+function watchFrameworkWorker(state: WorkerState, meter: WorkerMeter): void {
   const { run, drain } = AgentServer.prototype;
   AgentServer.prototype.run = function runWatched(this: AgentServer) {
     state.attach(this);
     return run.call(this);
   };
-  AgentServer.prototype.drain = function drainWatched(this: AgentServer, timeout?: number) {
+  AgentServer.prototype.drain = async function drainWatched(this: AgentServer, timeout?: number) {
     state.markDraining();
-    return drain.call(this, timeout);
+    await drain.call(this, timeout);
+    // The calls are over: the last figures go out before the worker exits (OTLP only).
+    await meter.flush(LAST_EXPORT_TIMEOUT_MS);
   };
 }
 

@@ -260,5 +260,12 @@ describe('the worker exports its figures', () => {
     expect(valueOf(await scrape(), `${P}worker_draining`)).toBe(1);
     livekit.terminateJob(survivingJob); // the running call ends; the drain is over
     expect((await stopped).forced).toBe(false);
+    // The draining worker's figures went out over OTLP too (pushed every 2 s, and once more
+    // after the drain, before the worker exits).
+    const drainingPoints = otlp.exports
+      .flatMap((e) => e.metrics)
+      .filter((m) => m.name === `${P}worker_draining`)
+      .flatMap((m) => m.points.map((p) => p.asDouble ?? Number(p.asInt)));
+    expect(drainingPoints).toContain(1);
   }, 30_000);
 });
