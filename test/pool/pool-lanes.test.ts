@@ -25,6 +25,16 @@ afterAll(async () => {
 });
 
 const CALLERS = 12;
+// Taken before the test fakes the timers: a real bound on the voice turn.
+const realSetTimeout = globalThis.setTimeout;
+
+/** Fails after `ms` of real time instead of hanging (a turn queued behind hung work would). */
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  const late = new Promise<never>((_, reject) =>
+    realSetTimeout(() => reject(new Error(`the voice turn got no answer within ${ms} ms`)), ms),
+  );
+  return Promise.race([work, late]);
+}
 
 describe('the voice lane never waits behind background work', () => {
   it('a voice turn goes out at once while the LLM hangs for background work; the waiting background requests fail fast and are retried, nothing lost', async () => {
@@ -56,13 +66,19 @@ describe('the voice lane never waits behind background work', () => {
       // A voice turn now: sent at once, measured at the server and in the lane's figures.
       const before = fx.openai.requests.length;
       const sentAt = Date.now();
-      const stream = await p.pool.openai.chat.completions.create({
-        model: 'gpt-4o-mini',
-        stream: true,
-        messages: [{ role: 'user', content: 'What time is it?' }],
-      });
-      let text = '';
-      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      const text = await within(
+        2_000,
+        (async () => {
+          const stream = await p.pool.openai.chat.completions.create({
+            model: 'gpt-4o-mini',
+            stream: true,
+            messages: [{ role: 'user', content: 'What time is it?' }],
+          });
+          let said = '';
+          for await (const chunk of stream) said += chunk.choices[0]?.delta.content ?? '';
+          return said;
+        })(),
+      );
       expect(text.length).toBeGreaterThan(0);
       const received = fx.openai.requests
         .slice(before)
