@@ -47,6 +47,7 @@ export class ProcessReporter {
       // Once: the process goes on without reporting; the main process counts it as lost.
       if (!this.#broken) options.logger.debug({ error: error.message }, 'metrics socket failed');
       this.#broken = true;
+      options.latency?.close(); // nobody will take its observations any more
     });
     this.#timer = setInterval(() => this.report(), options.intervalMs ?? REPORT_INTERVAL_MS);
     this.#timer.unref();
