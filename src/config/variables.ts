@@ -211,14 +211,16 @@ export const VARIABLES = {
   },
   pool: {
     /**
-     * Most connections open to one origin (an uncapped pool opens about twice the concurrency).
-     * @default 10
+     * Most connections open to one origin, both lanes together (an uncapped pool opens about
+     * twice the concurrency): the voice lane's base and overflow, and background work the rest
+     * (17 − 5 − 2 = 10, what every request shared before the lanes).
+     * @default 17
      */
-    connectionsPerOrigin: variable('POOL_CONNECTIONS_PER_ORIGIN', integer(1, 1_000).default(10)),
+    connectionsPerOrigin: variable('POOL_CONNECTIONS_PER_ORIGIN', integer(1, 1_000).default(17)),
     /**
      * The voice lane's base: connections per origin kept for the session's STT, LLM and TTS,
      * which background work can never take. The background lane gets what the voice lane leaves
-     * of `POOL_CONNECTIONS_PER_ORIGIN` (10 − 5 − 2 = 3 by default), always at least 1: when the
+     * of `POOL_CONNECTIONS_PER_ORIGIN` (17 − 5 − 2 = 10 by default), always at least 1: when the
      * cap is too small for both lanes, the overflow shrinks first, then the base (a cap of 1
      * still gives each lane one connection: 2 in all).
      * @default 5

@@ -62,7 +62,7 @@ describe('pool.stats()', () => {
       opened: openai.connectionsOpened,
       tlsHandshakes: 0,
       connectErrors: 0,
-      maxPerOrigin: 10,
+      maxPerOrigin: 17,
       keepAliveTimeoutMs: 60_000,
     });
     expect(stats.connections.warmReuseRatio).toBeCloseTo(1 - openai.connectionsOpened / 8, 2);

@@ -63,11 +63,11 @@ function stats(overrides: Partial<PoolStats> = {}): PoolStats {
       },
       draining: 0,
       warmReuseRatio: 0.8,
-      maxPerOrigin: 10,
+      maxPerOrigin: 17,
       replacedAfterAbort: 0,
       keepAliveTimeoutMs: 60_000,
       keepWarmRequests: 0,
-      lanes: { voice: lane(5, 2, { connected: 2, requests: 8 }), background: lane(3, 0) },
+      lanes: { voice: lane(5, 2, { connected: 2, requests: 8 }), background: lane(10, 0) },
       maxConnectionAgeMs: 3_600_000,
     },
     caches: {},
@@ -106,7 +106,7 @@ describe('describePoolStats', () => {
         ...stats().connections,
         perOrigin: { 'http://x': { connected: 1, free: 1, pending: 0, running: 0, queued: 0 } },
         warmReuseRatio: null,
-        lanes: { voice: lane(5, 2, { connected: 1 }), background: lane(3, 0) },
+        lanes: { voice: lane(5, 2, { connected: 1 }), background: lane(10, 0) },
       },
       services: {
         openai: {
@@ -127,7 +127,7 @@ describe('describePoolStats', () => {
         ...stats().connections,
         lanes: {
           voice: lane(5, 2, { connected: 7, running: 7, waiting: 1 }),
-          background: lane(3, 0, { connected: 3, running: 3, waiting: 4, acquireTimeouts: 9 }),
+          background: lane(10, 0, { connected: 10, running: 10, waiting: 4, acquireTimeouts: 9 }),
         },
       },
     });

@@ -34,7 +34,7 @@ describe('loadConfig', () => {
     expect(config.openai.baseURL).toBe('https://api.openai.com/v1');
     expect(config.openai.memoryModel).toBe(config.openai.llmModel);
     expect(config.pool.keepAliveTimeoutMs).toBeGreaterThanOrEqual(30_000);
-    expect(config.pool.connectionsPerOrigin).toBe(10);
+    expect(config.pool.connectionsPerOrigin).toBe(17);
     expect(config.pool.healthCheckIntervalMs).toBe(60_000);
     expect(config.livekit.healthPort).toBe(8081);
     expect(config.supabase).toBeUndefined();

@@ -1,5 +1,5 @@
 /**
- * How the per-origin cap is split between the lanes: the defaults (5 + 2 for the voice, 3 for
+ * How the per-origin cap is split between the lanes: the defaults (5 + 2 for the voice, 10 for
  * background work), and the edges, where the overflow shrinks first, then the base, and each
  * lane keeps at least one connection.
  */
@@ -10,8 +10,8 @@ import { testConfig } from '../../support/config.js';
 const budget = (env: Record<string, string> = {}) => laneBudget(testConfig(env).pool);
 
 describe('laneBudget', () => {
-  it('gives the voice lane 5 + 2 and background work the other 3 of the default cap of 10', () => {
-    expect(budget()).toEqual({ voiceBase: 5, voiceOverflow: 2, background: 3 });
+  it('gives the voice lane 5 + 2 and background work the other 10 of the default cap of 17', () => {
+    expect(budget()).toEqual({ voiceBase: 5, voiceOverflow: 2, background: 10 });
   });
 
   it('gives background work what a larger cap leaves', () => {
@@ -44,7 +44,7 @@ describe('laneBudget', () => {
     expect(budget({ POOL_VOICE_OVERFLOW: '0' })).toEqual({
       voiceBase: 5,
       voiceOverflow: 0,
-      background: 5,
+      background: 12,
     });
   });
 });
