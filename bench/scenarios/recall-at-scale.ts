@@ -50,12 +50,29 @@ async function store(db: PostgresMemoryStore, userId: string, history: RecallHis
 const tokensOf = (memories: readonly StoredMemory[]) =>
   memories.reduce((sum, m) => sum + memoryTokens(m), 0);
 
-async function measureSize(
-  db: PostgresMemoryStore,
-  n: number,
-  runs: number,
-  progress: (message: string) => void,
-): Promise<Row> {
+/** How a turn's memories are picked: the product's way is `selectFromIndex`. */
+export type SelectForTurn = typeof selectFromIndex;
+
+/**
+ * Measures one size. The check fails when retrieval stops finding what a turn is about (a
+ * selection by recency alone finds fewer facts than the newest-50 window at 500 facts), when
+ * the prompt is no longer bounded, or when the selection's p95 passes 2 ms at 5,000 facts.
+ * @param options the store, the caller's fact count, the load runs, how a turn selects
+ * @returns the report row
+ */
+export async function measureRecall({
+  db,
+  n,
+  runs,
+  select = selectFromIndex,
+  progress = () => undefined,
+}: {
+  db: PostgresMemoryStore;
+  n: number;
+  runs: number;
+  select?: SelectForTurn;
+  progress?: (message: string) => void;
+}): Promise<Row> {
   const history = recallHistory(n);
   const userId = `recall-${n}-${randomUUID()}`;
   progress(`${n} facts: storing`);
@@ -73,7 +90,7 @@ async function measureSize(
     let index = RecallIndex.of([]);
     const opened = await timed(async () => {
       index = RecallIndex.of(loaded);
-      selectFromIndex(index, '', options);
+      select(index, '', options);
     });
     // Off it: the full-text index, a slice per event-loop turn (live-recall.ts: 100 facts).
     const slices: number[] = [];
@@ -93,12 +110,12 @@ async function measureSize(
   const loadBytes = Buffer.byteLength(JSON.stringify(loaded));
 
   const index = RecallIndex.of(loaded);
-  const start = selectFromIndex(index, '', options);
+  const start = select(index, '', options);
   const inInstructions = new Set(start);
   const startTokens = tokensOf(start);
   const window = loaded.slice(0, WINDOW);
   const turn = (question: string) => {
-    const selection = selectFromIndex(index, question, options);
+    const selection = select(index, question, options);
     const added = selection.filter((m) => !inInstructions.has(m));
     // Formatted as the turn's prompt block is, so its cost is in the latency.
     memoriesForTurn(added);
@@ -177,7 +194,7 @@ export const recallAtScale: Scenario = {
     const db = await PostgresMemoryStore.connect(pg.url, { maxConnections: 1 });
     try {
       const rows: Row[] = [];
-      for (const n of SIZES) rows.push(await measureSize(db, n, runs, progress));
+      for (const n of SIZES) rows.push(await measureRecall({ db, n, runs, progress }));
       return rows;
     } finally {
       await db.close();
