@@ -227,7 +227,9 @@ async function prepareNextGreeting(
       milliseconds: config.memory.loadTimeoutMs * 3,
     });
     if (latest.length === 0) return none;
-    if (greeting.source === 'cache' && sameFacts(context.before, latest)) {
+    // Both in the store's order (identity first, then newest): the same window is compared.
+    const before = context.before.slice(0, MEMORY_LOAD_LIMIT);
+    if (greeting.source === 'cache' && sameFacts(before, latest)) {
       const greetingAudioPrepared =
         greeting.audio !== undefined ||
         (await services.greetings.prepareAudio(userId, greeting.text));

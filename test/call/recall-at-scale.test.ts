@@ -120,6 +120,19 @@ describe('a caller with 300 newer facts', () => {
     await call.hangUp();
   }, 30_000);
 
+  it('a call that changed nothing does not write the next greeting again, however many facts', async () => {
+    const user = fx.user('ines');
+    await seed(user);
+    const first = await textCall(p, user);
+    expect((await first.hangUp()).greetingPrepared).toBe(true);
+    // The next call, in another job process: greeted from the prepared greeting, says nothing new.
+    p = await fx.process();
+    const second = await textCall(p, user);
+    expect(second.caller.greeting.source).toBe('cache');
+    await second.say('Hello there.');
+    expect(await second.hangUp()).toMatchObject({ greetingPrepared: false });
+  }, 30_000);
+
   it('a fact stored during the call joins its prompt; searchMemories finds an old one', async () => {
     const user = fx.user('omar');
     await seed(user);
