@@ -127,3 +127,46 @@ describe('ServiceRegistry', () => {
     expect(plain.ping).not.toHaveBeenCalled();
   });
 });
+
+describe('ServiceRegistry lanes', () => {
+  /** A registry whose voice lane is idle or busy as the test says; each lane its own dispatcher. */
+  function laned() {
+    const lanes = { voice: { lane: 'voice' }, background: { lane: 'background' } };
+    const state = { voiceIdle: true };
+    const abortRecovery = new AbortRecovery({ runningRequests: () => 0, closed: () => false });
+    const services = new ServiceRegistry({
+      config,
+      dispatcher: (lane) => lanes[lane] as unknown as Dispatcher,
+      laneIdle: (lane) => lane !== 'voice' || state.voiceIdle,
+      abortRecovery,
+    });
+    return { services, state };
+  }
+
+  it('builds a voice service twice: on its lane, and on the background lane for background work', () => {
+    const { services } = laned();
+    const voice = { ...fakeService('voice'), lane: 'voice' as const };
+    services.register(voice);
+    expect(voice.build).toHaveBeenCalledTimes(2);
+    expect(services.client(voice)).toEqual({ id: 1 });
+    expect(services.backgroundClient(voice)).toEqual({ id: 2 });
+    const background = fakeService('store');
+    services.register(background);
+    expect(background.build).toHaveBeenCalledTimes(1);
+    expect(services.backgroundClient(background)).toBe(services.client(background));
+  });
+
+  it("checks health on the service's own lane while it is idle, on the background lane while a call uses it", async () => {
+    const { services, state } = laned();
+    const voice = { ...fakeService('voice'), lane: 'voice' as const };
+    services.register(voice);
+    await services.check('voice');
+    expect(voice.ping.mock.calls.at(-1)![0]).toEqual({ id: 1 });
+    state.voiceIdle = false;
+    await services.check('voice');
+    expect(voice.ping.mock.calls.at(-1)![0]).toEqual({ id: 2 });
+    // Keep-warm and warm-up always warm the service's own lane.
+    await services.ping('voice');
+    expect(voice.ping.mock.calls.at(-1)![0]).toEqual({ id: 1 });
+  });
+});
