@@ -124,3 +124,21 @@ describe('KeepWarm', () => {
     expect(state.sent).toBe(1);
   });
 });
+
+describe('KeepWarm.warmNow', () => {
+  it('warms the chosen services at once, busy or just used (their connections were recycled)', () => {
+    const busy = fake({ inFlight: 1 });
+    const other = fake();
+    const keepWarm = new KeepWarm({
+      idleMs: IDLE_MS,
+      connections: 2,
+      services: () => [service(busy, 'voice'), service(other, 'store')],
+    });
+    keepWarm.warmNow((name) => name === 'voice');
+    expect([busy.sent, other.sent]).toEqual([2, 0]);
+    // Still being warmed: not sent twice.
+    keepWarm.warmNow((name) => name === 'voice');
+    expect(busy.sent).toBe(2);
+    expect(keepWarm.requests).toBe(2);
+  });
+});
