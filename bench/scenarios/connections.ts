@@ -1,11 +1,12 @@
 /**
  * 1. Steady traffic: 200 OpenAI-style calls at concurrency 10 on a warm process. The starter's
  * way (one client on Node's global dispatcher, undici defaults) against the pool on production
- * defaults, and the pool with its cap at twice the concurrency (to tell the cap's cost from the
- * rest of the pool's per-request work), each in a process of its own, runs interleaved; the
- * stand-in sends no Keep-Alive hint. Steady traffic keeps every connection busy, so the pool can
- * only match the starter here: the claim is parity. A naive baseline (a new dispatcher per call)
- * stays as an extra row, labelled so.
+ * defaults, through its background lane (where bulk work such as extraction goes: 10 of the 17
+ * connections per origin), and with that lane at twice the concurrency (to tell the cap's cost
+ * from the rest of the pool's per-request work), each in a process of its own, runs interleaved;
+ * the stand-in sends no Keep-Alive hint. Steady traffic keeps every connection busy, so the pool
+ * can only match the starter here: the claim is parity. A naive baseline (a new dispatcher per
+ * call) stays as an extra row, labelled so.
  */
 import { type Row, type Scenario, median, ratio, summarize } from '../harness.js';
 import { type CallProcess, startCallProcess } from '../support/call-processes.js';
@@ -16,6 +17,9 @@ const CALLS = 200;
 const CONCURRENCY = 10;
 /** The naive way takes about 3× as long: fewer runs keep the bench short. */
 const NAIVE_RUNS = 2;
+/** The voice lane's base and overflow on production defaults (its keep-warm opens 2 in prewarm). */
+const VOICE_LANE = 7;
+const VOICE_WARM = 2;
 
 const burst = (client: Extract<CallCommand, { do: 'burst' }>['client']): CallCommand => ({
   do: 'burst',
@@ -37,7 +41,10 @@ export const connections: Scenario = {
       const processes = await Promise.all([
         startCallProcess('starter', remote),
         startCallProcess('pool', remote),
-        startCallProcess('pool', remote, { POOL_CONNECTIONS_PER_ORIGIN: String(2 * CONCURRENCY) }),
+        startCallProcess('pool', remote, {
+          // The voice lane keeps its 5 + 2: the background lane gets twice the concurrency.
+          POOL_CONNECTIONS_PER_ORIGIN: String(2 * CONCURRENCY + VOICE_LANE),
+        }),
       ]);
       const variants: [Variant, CallProcess][] = [
         ['starter', processes[0]],
@@ -65,7 +72,7 @@ export const connections: Scenario = {
         const opened = (v: Variant) => measured[v].at(-1)!.connectionsSinceStart;
         progress(
           `verdict: steady traffic, pool/starter ${rows[0]!.ratio} (target <= 1.02), ` +
-            `with the cap at ${2 * CONCURRENCY} ${rows[1]!.ratio}; connections ` +
+            `with the background lane at ${2 * CONCURRENCY} ${rows[1]!.ratio}; connections ` +
             `${opened('pool')} vs ${opened('starter')}` +
             (rows.every((r) => r.pass) ? '; pass' : `; FAIL: ${failed(rows)}`),
         );
@@ -105,7 +112,10 @@ function rowsFor(rttMs: number, measured: Measured, naive: BurstResult[]): Row[]
       scenario: 'connections',
       measure: `wall time, ${CALLS} calls at concurrency ${CONCURRENCY}, warm process, ${rttMs} ms RTT`,
       baseline: { label: starterLabel, figures: figures('starter') },
-      ours: { label: `pool (defaults: cap ${CONCURRENCY} per origin)`, figures: figures('pool') },
+      ours: {
+        label: `pool (defaults: background lane, ${CONCURRENCY} of 17 per origin)`,
+        figures: figures('pool'),
+      },
       ratio: parity,
       target: 'ratio <= 1.02 (parity)',
       // Fails if the pool's per-request work costs over 2 % of a request, or if its cap makes
@@ -114,9 +124,9 @@ function rowsFor(rttMs: number, measured: Measured, naive: BurstResult[]): Row[]
     },
     {
       scenario: 'connections',
-      measure: 'same, the pool capped at twice the concurrency',
+      measure: 'same, the background lane at twice the concurrency',
       baseline: { label: starterLabel, figures: figures('starter') },
-      ours: { label: `pool, cap ${2 * CONCURRENCY}`, figures: figures('poolCap20') },
+      ours: { label: `pool, background lane ${2 * CONCURRENCY}`, figures: figures('poolCap20') },
       ratio: uncapped,
       target: 'ratio <= 1.02 (parity)',
       // Fails if the pool's accounting, abort watch or fetch wrapper costs over 2 % of a request.
@@ -134,10 +144,10 @@ function rowsFor(rttMs: number, measured: Measured, naive: BurstResult[]): Row[]
         figures: { connections: opened('pool'), inMeasuredRuns: inRuns('pool') },
       },
       ratio: ratio(opened('pool'), opened('starter')),
-      target: `<= ${CONCURRENCY}, none in measured runs`,
+      target: `<= ${CONCURRENCY} + ${VOICE_WARM} warm voice, none in measured runs`,
       // Fails if the cap were removed (undici opens ~1.5-2x the concurrency, as the starter
       // does), or if a warm connection were lost between runs (keep-alive, a broken socket).
-      pass: opened('pool') <= CONCURRENCY && inRuns('pool') === 0,
+      pass: opened('pool') <= CONCURRENCY + VOICE_WARM && inRuns('pool') === 0,
     },
     {
       scenario: 'connections',

@@ -58,6 +58,8 @@ export async function measureJobStart(options: {
   };
   const ours = async (): Promise<Attempt> => {
     let job: BenchProcess | undefined = prewarm ? await start() : undefined;
+    // As production's prewarm: the common greetings' speech, made on the background lane.
+    await job?.services.greetings.prepareCommonAudio();
     try {
       return await attempt(async () => {
         job ??= await start();

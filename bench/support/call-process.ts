@@ -39,7 +39,9 @@ subscribe('undici:client:connected', (message) => {
 const config = loadConfig();
 // The product builds its pool in prewarm, before any call; the starter builds nothing ahead.
 const pool = side === 'pool' ? await ConnectionPool.create(config) : undefined;
-const burstClient: OpenAI = pool ? pool.openai : starterClient();
+// Bulk traffic rides the background lane, as memory extraction does: the voice lane is sized for
+// one call's two or three requests at once (5 + 2 overflow), not for a burst of ten.
+const burstClient: OpenAI = pool ? pool.openaiBackground : starterClient();
 
 /** What a session's entry builds: the voice parts, each on its own client or on the pool. */
 function sessionParts(): VoiceParts {

@@ -13,13 +13,15 @@ import { LOG_LEVELS, TTS_VOICES, TURN_DETECTIONS } from '../../../src/config/rul
 import { Prng, seed } from '../../reliability/support/prng.js';
 
 type Rule =
-  | { kind: 'int'; min: number; max: number }
+  | { kind: 'int'; min: number; max: number; orZero?: true }
   | { kind: 'url'; protocols: string[] }
   | { kind: 'enum'; values: string[] }
   | { kind: 'flag' }
   | { kind: 'text' };
 
 const int = (min: number, max: number): Rule => ({ kind: 'int', min, max });
+/** 0 (off) or a value in [min, max]. */
+const intOrZero = (min: number, max: number): Rule => ({ kind: 'int', min, max, orZero: true });
 const url = (...protocols: string[]): Rule => ({ kind: 'url', protocols });
 const TEXT: Rule = { kind: 'text' };
 
@@ -66,6 +68,12 @@ const RULES: Record<string, Rule> = {
   POOL_KEEP_WARM_MS: int(0, 3_600_000),
   POOL_INIT_TIMEOUT_MS: int(100, 8_000),
   POOL_CLOSE_TIMEOUT_MS: int(0, 60_000),
+  POOL_VOICE_CONNECTIONS: int(1, 1_000),
+  POOL_VOICE_OVERFLOW: int(0, 1_000),
+  POOL_ACQUIRE_TIMEOUT_MS: int(100, 120_000),
+  POOL_MAX_CONNECTION_AGE_MS: intOrZero(1_000, 86_400_000),
+  METRICS_PORT: int(1, 65_535),
+  METRICS_HOST: TEXT,
   HEALTH_CHECK_INTERVAL_MS: int(1_000, 3_600_000),
   LOG_LEVEL: { kind: 'enum', values: [...LOG_LEVELS] },
 };
@@ -79,7 +87,8 @@ function bad(rule: Rule, r: Prng): string {
   switch (rule.kind) {
     case 'int':
       return r.pick([
-        () => String(rule.min - r.int(1, 1_000)),
+        // Below the range, but never the 0 an `orZero` rule takes.
+        () => String(rule.orZero ? r.int(1, rule.min - 1) : rule.min - r.int(1, 1_000)),
         () => String(rule.max + r.int(1, 1_000_000)),
         () => `${r.int(rule.min, rule.max)}.${r.int(1, 9)}`,
         () => r.pick(['ten', '12abc', '1,000', '5 ms', 'NaN', 'Infinity', '-', '1_000', '💥']),
@@ -105,7 +114,7 @@ function bad(rule: Rule, r: Prng): string {
 function good(rule: Rule, r: Prng): string {
   switch (rule.kind) {
     case 'int':
-      return String(r.int(rule.min, rule.max));
+      return rule.orZero && r.int(0, 3) === 0 ? '0' : String(r.int(rule.min, rule.max));
     case 'url':
       return `${r.pick(rule.protocols)}//${r.word()}.example:${r.int(1, 65_535)}/${r.word()}`;
     case 'enum':
