@@ -47,14 +47,16 @@ module.exports = {
       name: 'memory-parts-never-import-their-wiring',
       severity: 'error',
       comment:
-        'extraction/ and outbox/ sit under processor/; none of them imports memory/ root files.',
-      from: { path: '^src/memory/(extraction|outbox|processor)/' },
+        'extraction/ and outbox/ sit under processor/, recall/ beside it; none of them imports ' +
+        'memory/ root files.',
+      from: { path: '^src/memory/(extraction|outbox|processor|recall)/' },
       to: { path: '^src/memory/[^/]+\\.ts$' },
     },
     {
       name: 'extraction-and-outbox-never-import-processor',
       severity: 'error',
-      from: { path: '^src/memory/(extraction|outbox)/' },
+      comment: 'recall/ (the call-side index) and the processor meet only in memory-services.ts.',
+      from: { path: '^src/memory/(extraction|outbox|recall)/' },
       to: { path: '^src/memory/processor/' },
     },
     {
