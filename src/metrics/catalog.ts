@@ -10,8 +10,15 @@ export type MetricKind =
   | 'counter'
   /** Job processes send raw observations; the main process records each one. */
   | 'histogram'
-  /** Job processes send the current value; live processes are summed, a gone one drops out. */
+  /** Job processes send the current value; live processes are combined, a gone one drops out. */
   | 'gauge';
+
+/** How a gauge's values from the live job processes are combined into one (gauges only). */
+export type GaugeAggregate =
+  /** Added up: connections, queue depths, processes seeing a status. */
+  | 'sum'
+  /** The highest: a worst latency, or a budget every process has alike. */
+  | 'max';
 
 export interface MetricSpec {
   kind: MetricKind;
@@ -20,6 +27,8 @@ export interface MetricSpec {
   unit: string;
   /** The attribute keys a report may use; any other key makes the report malformed. */
   labels: readonly string[];
+  /** Gauges only: how live processes' values combine. @default 'sum' */
+  aggregate?: GaugeAggregate;
 }
 
 /** Prefix of every name, so that the worker's series sort together in Prometheus. */
@@ -37,6 +46,11 @@ const gauge = (unit: string, description: string, labels: string[] = []): Metric
   description,
   labels,
 });
+/** A gauge whose live processes' values combine as their highest, never their sum. */
+const highest = (unit: string, description: string, labels: string[] = []): MetricSpec => ({
+  ...gauge(unit, description, labels),
+  aggregate: 'max',
+});
 
 /** What job processes report (the worker's own figures are in `WORKER_METRICS`). */
 export const PROCESS_METRICS = {
@@ -51,10 +65,6 @@ export const PROCESS_METRICS = {
     labels: ['service', 'origin'],
   },
   pool_connections_opened: counter('{connection}', 'Connections the pool opened'),
-  pool_requests_reused: counter(
-    '{request}',
-    'Requests that did not open a connection (requests minus connections opened)',
-  ),
   pool_tls_handshakes: counter('{handshake}', 'TLS handshakes of the pool'),
   pool_tls_sessions_resumed: counter('{handshake}', 'TLS handshakes that resumed a session'),
   pool_connect_errors: counter('{error}', 'Connection attempts that failed'),
@@ -77,6 +87,21 @@ export const PROCESS_METRICS = {
   pool_lane_waits: counter('{request}', 'Requests that waited for a connection', ['lane']),
   pool_lane_acquire_timeouts: counter('{request}', 'Requests that gave up waiting', ['lane']),
   pool_lane_recycled: counter('{connection}', 'Connections closed for age', ['lane']),
+  pool_lane_max_wait: highest(
+    'ms',
+    'Longest wait for a connection in each lane, highest among live job processes',
+    ['lane'],
+  ),
+  pool_lane_budget: highest(
+    '{connection}',
+    "Each lane's connections per origin and job process: base kept, overflow a burst may add",
+    ['lane', 'budget'],
+  ),
+  pool_lane_acquire_timeout: highest(
+    'ms',
+    'How long a request may wait for a connection in each lane (absent: no bound of its own)',
+    ['lane'],
+  ),
   memory_queue_depth: gauge('{turn}', 'Turns waiting for extraction in process memory'),
   memory_outbox_depth: gauge('{entry}', 'Entries in the on-disk outbox'),
   memory_pending_batches: gauge('{batch}', 'Batches extracted and waiting for the store'),
@@ -86,7 +111,7 @@ export const PROCESS_METRICS = {
   memory_retries: counter('{retry}', 'Extraction and store retries'),
   memory_dead_letters: counter('{entry}', 'Entries set aside for good (dead letters)'),
   memory_failures: counter('{failure}', 'Memory failures per kind', ['kind']),
-  memory_extraction_latency_p95: gauge(
+  memory_extraction_latency_p95: highest(
     'ms',
     'Highest 95th-percentile extraction latency among live job processes (5-minute window)',
   ),
@@ -110,6 +135,9 @@ export const WORKER_METRICS = {
   worker_load: gauge('1', 'The load the framework reports to LiveKit (0–1, CPU by default)'),
   worker_draining: gauge('1', '1 while the worker drains (no new jobs)'),
   worker_registered: gauge('1', '1 while the worker is registered with LiveKit'),
+  worker_info: gauge('1', '1, labelled with the id LiveKit gave the worker (once registered)', [
+    'worker_id',
+  ]),
   worker_jobs: counter('{job}', 'Jobs taken by job processes'),
   worker_job_processes_lost: counter(
     '{process}',

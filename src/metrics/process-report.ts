@@ -45,7 +45,7 @@ export class MalformedReport extends Error {}
  *   of the wrong kind, negative where an increase is expected, or not a finite number
  */
 export function parseReport(line: string): ProcessReport {
-  if (line.length > MAX_REPORT_BYTES) throw new MalformedReport('report too long');
+  if (Buffer.byteLength(line) > MAX_REPORT_BYTES) throw new MalformedReport('report too long');
   let value: unknown;
   try {
     value = JSON.parse(line);

@@ -5,6 +5,7 @@
  * never awaited; a socket that is gone or backed up costs the call nothing (the increases wait
  * for the next line that can be written).
  */
+import { writeSync } from 'node:fs';
 import { type Socket, createConnection } from 'node:net';
 import type { Logger } from '../lib/logger.js';
 import type { PoolStats } from '../pool/pool-stats.js';
@@ -32,12 +33,19 @@ export interface ProcessReporterOptions {
   intervalMs?: number;
 }
 
+/**
+ * One job process's reporter: a line at start, every second, at each state change, and a last
+ * one (`ended`) at job end or, for a process that never took a job (the framework closes idle
+ * ones on drain), when the process exits; so only a killed or crashed process counts as lost.
+ */
 export class ProcessReporter {
   #state: ProcessState = 'idle';
   readonly #sent = new Map<string, number>();
   readonly #socket: Socket;
   readonly #timer: NodeJS.Timeout;
   #broken = false;
+  #finished = false;
+  readonly #onExit = () => this.#finishOnExit();
 
   /** @param options where to report, and what */
   constructor(private readonly options: ProcessReporterOptions) {
@@ -51,6 +59,7 @@ export class ProcessReporter {
     });
     this.#timer = setInterval(() => this.report(), options.intervalMs ?? REPORT_INTERVAL_MS);
     this.#timer.unref();
+    process.once('exit', this.#onExit);
     this.report();
   }
 
@@ -60,13 +69,47 @@ export class ProcessReporter {
     this.report();
   }
 
-  /** The last line (state `ended`), then the socket closes. */
+  /** The last line (state `ended`), then the socket closes. Later calls do nothing. */
   finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    process.off('exit', this.#onExit);
     clearInterval(this.#timer);
     this.#state = 'ended';
     this.report();
     this.#socket.end();
     this.options.latency?.close();
+  }
+
+  /**
+   * The process is exiting without `finish()` (an idle process closed by the framework): the
+   * event loop does no more turns, so the last line is written to the socket's descriptor at
+   * once; when that cannot be done (bytes still queued, no descriptor, a full buffer) the
+   * stream's write still reaches the kernel at once when the socket has room.
+   */
+  #finishOnExit(): void {
+    if (this.#finished || this.#broken) return;
+    this.#finished = true;
+    clearInterval(this.#timer);
+    this.#state = 'ended';
+    let line: string;
+    try {
+      line = `${JSON.stringify(this.#build())}\n`;
+    } catch {
+      return;
+    }
+    const fd = (this.#socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (this.#socket.writableLength === 0 && typeof fd === 'number' && fd >= 0) {
+      try {
+        const bytes = Buffer.from(line);
+        const written = writeSync(fd, bytes);
+        if (written < bytes.length) this.#socket.write(bytes.subarray(written));
+        return;
+      } catch {
+        // EAGAIN (the buffer is full): the stream's write below
+      }
+    }
+    this.#socket.write(line);
   }
 
   /** Builds and writes one line now. Never throws: a failed report waits for the next one. */

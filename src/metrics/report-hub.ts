@@ -9,6 +9,7 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
+import { processMetric } from './catalog.js';
 import {
   type Labels,
   MAX_REPORT_BYTES,
@@ -73,18 +74,20 @@ export class ReportHub {
     process.env[METRICS_SOCKET_ENV] = this.socketPath;
   }
 
-  /** The live processes' gauges, summed per series. */
+  /** The live processes' gauges, one per series: summed, or the highest (the spec's `aggregate`). */
   gauges(): Sample[] {
-    const sums = new Map<string, Sample>();
+    const combined = new Map<string, Sample>();
     for (const live of this.#live.values()) {
       for (const gauge of live.gauges) {
         const key = seriesKey(gauge);
-        const sum = sums.get(key);
-        if (sum) sum.value += gauge.value;
-        else sums.set(key, { ...gauge });
+        const seen = combined.get(key);
+        if (!seen) combined.set(key, { ...gauge });
+        else if (processMetric(gauge.name)?.aggregate === 'max')
+          seen.value = Math.max(seen.value, gauge.value);
+        else seen.value += gauge.value;
       }
     }
-    return [...sums.values()];
+    return [...combined.values()];
   }
 
   /** @returns how many live processes are in each state, and how many have a built pool */
@@ -110,18 +113,18 @@ export class ReportHub {
   #accept(socket: Socket): void {
     const live: LiveProcess = { state: 'idle', poolBuilt: false, gauges: [] };
     this.#live.set(socket, live);
-    socket.setEncoding('utf8');
-    let buffer = '';
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
+    // Bytes, split at '\n' (never inside a UTF-8 sequence): a line is decoded whole.
+    let buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
       let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        this.#apply(live, buffer.slice(0, newline));
-        buffer = buffer.slice(newline + 1);
+      while ((newline = buffer.indexOf(0x0a)) >= 0) {
+        this.#apply(live, buffer.subarray(0, newline).toString('utf8'));
+        buffer = buffer.subarray(newline + 1);
       }
       if (buffer.length > MAX_REPORT_BYTES) {
         this.#drop(live, new MalformedReport('line too long'));
-        buffer = '';
+        buffer = Buffer.alloc(0);
       }
     });
     socket.on('error', () => socket.destroy());

@@ -42,10 +42,8 @@ export function figuresOf(stats: PoolStats): StatsFigures {
     if (typeof value === 'number') gauges.push({ name, labels, value });
   };
 
-  let requests = 0;
   for (const [service, s] of Object.entries(stats.services)) {
     if (!s.configured) continue;
-    requests += s.requests;
     total('pool_requests', s.requests, { service });
     total('pool_request_errors', s.errors, { service });
     now('pool_requests_in_flight', s.inFlight, { service });
@@ -56,7 +54,6 @@ export function figuresOf(stats: PoolStats): StatsFigures {
 
   const c = stats.connections;
   total('pool_connections_opened', c.opened);
-  total('pool_requests_reused', Math.max(0, requests - c.opened));
   total('pool_tls_handshakes', c.tlsHandshakes);
   total('pool_tls_sessions_resumed', c.tlsSessionsResumed);
   total('pool_connect_errors', c.connectErrors);
@@ -74,6 +71,11 @@ export function figuresOf(stats: PoolStats): StatsFigures {
     total('pool_lane_waits', l.waited, { lane });
     total('pool_lane_acquire_timeouts', l.acquireTimeouts, { lane });
     total('pool_lane_recycled', l.recycled, { lane });
+    now('pool_lane_max_wait', l.maxWaitMs, { lane });
+    now('pool_lane_budget', l.base, { lane, budget: 'base' });
+    now('pool_lane_budget', l.overflow, { lane, budget: 'overflow' });
+    // null: the lane waits as long as the call does (no bound of its own): no series.
+    now('pool_lane_acquire_timeout', l.acquireTimeoutMs ?? undefined, { lane });
   }
 
   const memory = stats.components['memory'] as Partial<MemoryStats> | undefined;

@@ -21,9 +21,7 @@ export class WorkerState {
   #load: number | undefined;
   #draining = false;
   #registered = false;
-  #resolveId!: (id: string) => void;
-  /** Resolves with LiveKit's worker id at the first registration. */
-  readonly workerId = new Promise<string>((resolve) => (this.#resolveId = resolve));
+  #workerId: string | undefined;
 
   /**
    * @param healthUrl the framework's health endpoint (`http://127.0.0.1:<HEALTH_PORT>/`)
@@ -37,7 +35,7 @@ export class WorkerState {
   /** @param server the framework's worker, once it runs */
   attach(server: WorkerSource): void {
     this.#server = server;
-    server.event.on('worker_registered', (id: string) => this.#resolveId(id));
+    server.event.on('worker_registered', (id: string) => (this.#workerId = id));
     server.event.on('worker_msg', (message: unknown) => {
       const update = (message as { message?: { case?: string; value?: { load?: number } } })
         .message;
@@ -65,10 +63,17 @@ export class WorkerState {
     }
   }
 
+  /** Registered with LiveKit at the last {@link WorkerState.refresh} (false before any). */
   get registered(): boolean {
     return this.#registered;
   }
 
+  /** The id LiveKit gave at the last registration; undefined before the first. */
+  get workerId(): string | undefined {
+    return this.#workerId;
+  }
+
+  /** True from the start of the drain on. */
   get draining(): boolean {
     return this.#draining;
   }
@@ -78,6 +83,7 @@ export class WorkerState {
     return this.#draining ? 1 : (this.#load ?? 0);
   }
 
+  /** Jobs the framework's worker runs now (0 before it runs). */
   get activeJobs(): number {
     return this.#server?.activeJobs.length ?? 0;
   }

@@ -121,13 +121,16 @@ export async function runJob(ctx: JobContext<JobProcessData>): Promise<void> {
   // Runs on every ending (hang-up, failure, SIGTERM drain): memories first, then the pool.
   ctx.addShutdownCallback(async () => {
     try {
-      if (opened.call) await opened.call.end();
-      else await services?.processor.drain(config.memory.drainTimeoutMs);
+      try {
+        if (opened.call) await opened.call.end();
+        else await services?.processor.drain(config.memory.drainTimeoutMs);
+      } finally {
+        services?.outbox.close();
+        await pool.close();
+        logger.info({ stats: summary(pool) }, 'job resources closed');
+      }
     } finally {
-      services?.outbox.close();
-      await pool.close();
-      logger.info({ stats: summary(pool) }, 'job resources closed');
-      // The last figures, once everything is closed; never awaited.
+      // The last figures, even when closing failed (else the process would count as lost).
       reporter?.finish();
     }
   });

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 export interface MetricsEndpoints {
   /** Writes the Prometheus exposition (the exporter's own request handler). */
   metrics: (request: IncomingMessage, response: ServerResponse) => void;
-  /** Brings the worker's live figures up to date before a scrape or a readiness check. */
-  refresh: () => Promise<void>;
+  /** Brings registration up to date before a readiness check (a scrape refreshes on collection). */
+  refreshReadiness: () => Promise<void>;
   /** @returns why the worker is not ready, or an empty list when it is */
   notReadyBecause: () => string[];
 }
@@ -33,8 +33,8 @@ export async function startMetricsServer(
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    void endpoints.refresh().then(() => {
-      if (path === '/metrics') return endpoints.metrics(request, response);
+    if (path === '/metrics') return endpoints.metrics(request, response);
+    void endpoints.refreshReadiness().then(() => {
       const reasons = endpoints.notReadyBecause();
       response
         .writeHead(reasons.length === 0 ? 200 : 503, { 'content-type': 'application/json' })

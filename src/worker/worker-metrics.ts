@@ -40,7 +40,15 @@ export async function startWorkerMetrics(
   const state = new WorkerState(`http://127.0.0.1:${config.livekit.healthPort}/`);
   // The meter reads the hub's gauges, the hub adds to the meter's counters: tied once both exist.
   let gauges = (): Sample[] => [];
-  const meter = new WorkerMeter({ gauges: () => gauges(), workerId: state.workerId, env });
+  // Each collection (scrape or OTLP export) asks the framework whether it is registered first.
+  const meter = new WorkerMeter({
+    gauges: async () => {
+      await state.refresh();
+      return gauges();
+    },
+    env,
+    logger,
+  });
   const hub = new ReportHub(meter, logger);
   gauges = () => [...hub.gauges(), ...workerGauges(state, hub)];
   await hub.listen();
@@ -52,7 +60,7 @@ export async function startWorkerMetrics(
       {
         metrics: (request, response) =>
           meter.prometheus.getMetricsRequestHandler(request, response),
-        refresh: () => state.refresh(),
+        refreshReadiness: () => state.refresh(),
         notReadyBecause: () => notReadyBecause(state, hub),
       },
       config.metrics.host,
@@ -76,14 +84,20 @@ export function notReadyBecause(state: WorkerState, hub: ReportHub): string[] {
   const reasons: string[] = [];
   if (!state.registered) reasons.push('not registered with LiveKit');
   if (state.draining) reasons.push('draining');
-  if (hub.processes().poolBuilt === 0) reasons.push('no job process has built its pool yet');
+  // A process running a call cannot take the next one: readiness needs a free, warm one.
+  if (hub.processes().idle === 0) reasons.push('no prewarmed idle job process with a built pool');
   return reasons;
 }
 
 function workerGauges(state: WorkerState, hub: ReportHub): Sample[] {
   const processes = hub.processes();
   const gauge = (name: string, value: number): Sample => ({ name, labels: {}, value });
+  const info: Sample[] =
+    state.workerId === undefined
+      ? []
+      : [{ name: 'worker_info', labels: { worker_id: state.workerId }, value: 1 }];
   return [
+    ...info,
     gauge('worker_active_jobs', state.activeJobs),
     gauge('worker_idle_processes', processes.idle),
     gauge('worker_job_processes', processes.total),
@@ -96,18 +110,27 @@ function workerGauges(state: WorkerState, hub: ReportHub): Sample[] {
 /** How long a drained worker may take to push its last figures over OTLP before it exits. */
 const LAST_EXPORT_TIMEOUT_MS = 2_000;
 
+/** Marks `AgentServer.prototype` once wrapped: a second start never wraps it twice. */
+const WATCHED = Symbol.for('livekit-memory-agent.metrics.watched');
+/** What the wrapped methods report to: the latest metrics started in this process. */
+let watcher: { state: WorkerState; meter: WorkerMeter } | undefined;
+
 /** The CLI builds the framework's worker itself: its `run` and `drain` are wrapped to see it. */
 function watchFrameworkWorker(state: WorkerState, meter: WorkerMeter): void {
+  watcher = { state, meter };
+  const proto = AgentServer.prototype as AgentServer & { [WATCHED]?: true };
+  if (proto[WATCHED]) return;
+  proto[WATCHED] = true;
   const { run, drain } = AgentServer.prototype;
-  AgentServer.prototype.run = function runWatched(this: AgentServer) {
-    state.attach(this);
+  proto.run = function runWatched(this: AgentServer) {
+    watcher?.state.attach(this);
     return run.call(this);
   };
-  AgentServer.prototype.drain = async function drainWatched(this: AgentServer, timeout?: number) {
-    state.markDraining();
+  proto.drain = async function drainWatched(this: AgentServer, timeout?: number) {
+    watcher?.state.markDraining();
     await drain.call(this, timeout);
     // The calls are over: the last figures go out before the worker exits (OTLP only).
-    await meter.flush(LAST_EXPORT_TIMEOUT_MS);
+    await watcher?.meter.flush(LAST_EXPORT_TIMEOUT_MS);
   };
 }
 

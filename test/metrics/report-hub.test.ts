@@ -4,6 +4,7 @@
  * (one log line, counted) without losing the lines around it, and a reporter's increases add up
  * to its totals even when a total is read lower once.
  */
+import { spawn } from 'node:child_process';
 import { type Socket, createConnection } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/lib/logger.js';
@@ -113,6 +114,38 @@ describe('the report hub', () => {
     expect(warnings).toHaveLength(1);
     expect(socket.destroyed).toBe(false);
   });
+
+  it("combines gauges per series: summed, or the highest where the spec says 'max'", async () => {
+    const { hub } = await startHub();
+    const report = (p95: number, depth: number) =>
+      line({
+        gauges: [
+          { name: 'memory_extraction_latency_p95', labels: {}, value: p95 },
+          { name: 'memory_queue_depth', labels: {}, value: depth },
+        ],
+      });
+    (await connect(hub)).write(report(300, 2));
+    (await connect(hub)).write(report(500, 3));
+    await eventually(() => expect(hub.gauges()).toHaveLength(2));
+    await eventually(() =>
+      expect(hub.gauges().find((g) => g.name === 'memory_queue_depth')?.value).toBe(5),
+    );
+    expect(hub.gauges().find((g) => g.name === 'memory_extraction_latency_p95')?.value).toBe(500);
+  });
+
+  it('does not count an idle process that exits without finishing as lost', async () => {
+    const { hub, sink } = await startHub();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/support/exiting-reporter.ts', hub.socketPath],
+      { stdio: 'inherit' },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await eventually(() => expect(hub.processes().total).toBe(1), 10_000);
+    expect(await exited).toBe(0);
+    await eventually(() => expect(hub.processes().total).toBe(0));
+    expect(sink.total('worker_job_processes_lost')).toBe(0);
+  }, 15_000);
 
   it('refuses a line longer than a report can be, and goes on', async () => {
     const { hub, sink } = await startHub();

@@ -37,7 +37,6 @@ beforeAll(async () => {
   let gauges = () => [] as ReturnType<ReportHub['gauges']>;
   meter = new WorkerMeter({
     gauges: () => gauges(),
-    workerId: Promise.resolve('AW_test'),
     env: {},
   });
   hub = new ReportHub(meter, logger);
@@ -46,7 +45,7 @@ beforeAll(async () => {
   server = await startMetricsServer(
     {
       metrics: (request, response) => meter.prometheus.getMetricsRequestHandler(request, response),
-      refresh: () => Promise.resolve(),
+      refreshReadiness: () => Promise.resolve(),
       notReadyBecause: () => [],
     },
     '127.0.0.1',

@@ -4,11 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PROCESS_METRICS } from '../../../src/metrics/catalog.js';
-import { MalformedReport, parseReport } from '../../../src/metrics/process-report.js';
+import {
+  MAX_REPORT_BYTES,
+  MalformedReport,
+  parseReport,
+} from '../../../src/metrics/process-report.js';
 import { figuresOf } from '../../../src/metrics/stats-figures.js';
 import type { PoolStats } from '../../../src/pool/pool-stats.js';
 
-const lane = (connected: number, requests: number) => ({
+const lane = (connected: number, requests: number, acquireTimeoutMs: number | null = null) => ({
   base: 5,
   overflow: 2,
   connected,
@@ -19,8 +23,8 @@ const lane = (connected: number, requests: number) => ({
   waited: 2,
   maxWaitMs: 3,
   acquireTimeouts: 1,
-  acquireTimeoutMs: null,
-  recycled: 0,
+  acquireTimeoutMs,
+  recycled: 4,
 });
 
 const stats = {
@@ -49,7 +53,7 @@ const stats = {
     perOrigin: {
       'https://api.openai.com': { connected: 3, free: 1, pending: 0, running: 2, queued: 0 },
     },
-    lanes: { voice: lane(2, 8), background: lane(1, 2) },
+    lanes: { voice: lane(2, 8), background: lane(1, 2, 15_000) },
   },
   components: {
     memory: {
@@ -83,7 +87,8 @@ describe('figures of a pool snapshot', () => {
   it('labels requests and health by service, skipping an unconfigured one', () => {
     expect(find(totals, 'pool_requests', { service: 'openai' })).toBe(10);
     expect(find(totals, 'pool_requests', { service: 'supabase' })).toBeUndefined();
-    expect(find(totals, 'pool_requests_reused')).toBe(7);
+    // Reuse is requests − opened, computed by dashboards from the two real counters.
+    expect(totals.some((f) => (f.name as string) === 'pool_requests_reused')).toBe(false);
     expect(find(gauges, 'pool_service_health', { service: 'memory', status: 'degraded' })).toBe(1);
     expect(find(gauges, 'pool_connections_open', { origin: 'https://api.openai.com' })).toBe(3);
   });
@@ -92,6 +97,15 @@ describe('figures of a pool snapshot', () => {
     expect(find(gauges, 'pool_lane_connections', { lane: 'voice' })).toBe(2);
     expect(find(totals, 'pool_lane_requests', { lane: 'background' })).toBe(2);
     expect(find(totals, 'pool_lane_acquire_timeouts', { lane: 'voice' })).toBe(1);
+    expect(find(totals, 'pool_lane_recycled', { lane: 'voice' })).toBe(4);
+  });
+
+  it("exports each lane's longest wait, budgets and acquire timeout (none when unbounded)", () => {
+    expect(find(gauges, 'pool_lane_max_wait', { lane: 'voice' })).toBe(3);
+    expect(find(gauges, 'pool_lane_budget', { lane: 'voice', budget: 'base' })).toBe(5);
+    expect(find(gauges, 'pool_lane_budget', { lane: 'background', budget: 'overflow' })).toBe(2);
+    expect(find(gauges, 'pool_lane_acquire_timeout', { lane: 'background' })).toBe(15_000);
+    expect(find(gauges, 'pool_lane_acquire_timeout', { lane: 'voice' })).toBeUndefined();
   });
 
   it('exports memory and greeting figures by kind, result, level and source', () => {
@@ -128,6 +142,13 @@ describe('a report line', () => {
       JSON.stringify({ ...base, gauges: [{ name: 'memory_queue_depth', labels: {}, value: 2 }] }),
     );
     expect(report.gauges).toEqual([{ name: 'memory_queue_depth', labels: {}, value: 2 }]);
+  });
+
+  it('measures its length in bytes, not characters', () => {
+    // 100 000 three-byte characters: under the limit in characters, over it in bytes.
+    const wide = JSON.stringify({ ...base, pad: '€'.repeat(100_000) });
+    expect(wide.length).toBeLessThan(MAX_REPORT_BYTES);
+    expect(() => parseReport(wide)).toThrow('report too long');
   });
 
   it.each([

@@ -14,8 +14,11 @@ function fakeWorker(id = 'AW_1') {
 }
 const health = (status: number) =>
   (() => Promise.resolve(new Response('', { status }))) as typeof fetch;
-const hubWith = (poolBuilt: number) =>
-  ({ processes: () => ({ idle: poolBuilt, job: 0, total: poolBuilt, poolBuilt }) }) as ReportHub;
+/** A hub whose processes all have a built pool: `idle` of them wait prewarmed, `job` run a call. */
+const hubWith = (idle: number, job = 0) =>
+  ({
+    processes: () => ({ idle, job, total: idle + job, poolBuilt: idle + job }),
+  }) as ReportHub;
 
 describe('the worker state', () => {
   it('is registered only while the framework health endpoint says so and an id is assigned', async () => {
@@ -50,7 +53,7 @@ describe('the worker state', () => {
     expect(state.load).toBe(0.42);
     expect(state.activeJobs).toBe(2);
     worker.event.emit('worker_registered', 'AW_registered');
-    await expect(state.workerId).resolves.toBe('AW_registered');
+    expect(state.workerId).toBe('AW_registered');
     state.markDraining();
     expect(state.draining).toBe(true);
     expect(state.load).toBe(1);
@@ -58,13 +61,16 @@ describe('the worker state', () => {
 });
 
 describe('readiness', () => {
-  it('is ready only when registered, not draining, and a process has built its pool', async () => {
+  it('is ready only when registered, not draining, and a prewarmed idle process has built its pool', async () => {
     const state = new WorkerState('http://health/', health(200));
     state.attach(fakeWorker());
     expect(notReadyBecause(state, hubWith(1))).toEqual(['not registered with LiveKit']);
     await state.refresh();
     expect(notReadyBecause(state, hubWith(1))).toEqual([]);
-    expect(notReadyBecause(state, hubWith(0))).toEqual(['no job process has built its pool yet']);
+    const noIdle = ['no prewarmed idle job process with a built pool'];
+    expect(notReadyBecause(state, hubWith(0))).toEqual(noIdle);
+    // Busy processes have built pools too, but none is free for the next call.
+    expect(notReadyBecause(state, hubWith(0, 3))).toEqual(noIdle);
     state.markDraining();
     expect(notReadyBecause(state, hubWith(1))).toEqual(['draining']);
   });
