@@ -63,13 +63,46 @@ class MemoryAssistant extends voice.Agent {
     toolCtx: llm.ToolContext,
     modelSettings: voice.ModelSettings,
   ) {
+    const current = withCurrentInstructions(chatCtx, this.instructions);
     return voice.Agent.default.llmNode(
       this,
-      withTurnMemories(chatCtx, this.#turnMemories),
+      withTurnMemories(current, this.#turnMemories),
       toolCtx,
       modelSettings,
     );
   }
+}
+
+/**
+ * The framework's id for the instructions' system message (`INSTRUCTIONS_MESSAGE_ID` in
+ * voice/generation.ts, not exported by the package).
+ */
+const INSTRUCTIONS_ID = 'lk.agent_task.instructions';
+
+/**
+ * The reply after a tool call is generated from the chat context copied for that turn's step
+ * (agent_activity.ts), so an `updateInstructions` made by the tool (a forget rewrites them) does
+ * not reach it: "forget my name" would be confirmed by a request still holding the name.
+ * @param chatCtx the request's chat context (not changed)
+ * @param instructions the agent's instructions now
+ * @returns a copy with the instructions replaced when they differ, or `chatCtx` itself
+ */
+export function withCurrentInstructions(
+  chatCtx: llm.ChatContext,
+  instructions: string | llm.Instructions,
+): llm.ChatContext {
+  if (typeof instructions !== 'string') return chatCtx;
+  const at = chatCtx.items.findIndex((i) => i.id === INSTRUCTIONS_ID);
+  const held = chatCtx.items[at];
+  if (!held || held.type !== 'message' || held.textContent === instructions) return chatCtx;
+  const copy = chatCtx.copy();
+  copy.items[at] = llm.ChatMessage.create({
+    id: INSTRUCTIONS_ID,
+    role: 'system',
+    content: [instructions],
+    createdAt: held.createdAt,
+  });
+  return copy;
 }
 
 /**

@@ -6,7 +6,7 @@
  * from the turn's facts, and from the instructions (rewritten).
  */
 import type { voice } from '@livekit/agents';
-import { memoriesForPrompt, memoriesForTurn } from '../memory/memory-prompt.js';
+import { memoriesForPrompt, memoriesForTurn, memoriesInPrompt } from '../memory/memory-prompt.js';
 import type { LiveRecall } from '../memory/recall/live-recall.js';
 import type { RecallIndex } from '../memory/recall/recall-index.js';
 import { type SelectMemoriesOptions, selectFromIndex } from '../memory/recall/select-memories.js';
@@ -45,25 +45,34 @@ export function openTurnRecall(
 ): TurnRecall {
   const call = recall.open(userId, memories);
   const { index } = call;
-  // With no turn yet: the pinned facts and the newest (recency breaks the tie).
-  let inInstructions = new Set(selectFromIndex(index, '', options));
-  const context = memoriesForPrompt([...inInstructions]);
+  // What the instructions print (memoriesForPrompt keeps at most MAX_PROMPT_MEMORIES of what it
+  // is given): only those stay out of the turn blocks. With no turn yet: the pinned facts and
+  // the newest (recency breaks the tie).
+  let inInstructions = memoriesInPrompt(selectFromIndex(index, '', options));
+  let printed = new Set(inInstructions.map(factOf));
+  const context = memoriesForPrompt(inInstructions);
   return {
     index,
     context,
     turnMemories: (turnText) =>
       memoriesForTurn(
-        selectFromIndex(index, turnText, options).filter((m) => !inInstructions.has(m)),
+        selectFromIndex(index, turnText, options).filter((m) => !printed.has(factOf(m))),
       ),
     keepInstructionsCurrent(agent, onError) {
       call.onForgotten(() => {
-        const kept = [...inInstructions].filter((m) => index.holds(m));
-        if (kept.length === inInstructions.size) return;
-        inInstructions = new Set(kept);
-        const text = assistantInstructions(memoriesForPrompt(kept), true);
+        const kept = inInstructions.filter((m) => index.holds(m));
+        if (kept.length === inInstructions.length) return;
+        inInstructions = memoriesInPrompt(kept);
+        printed = new Set(inInstructions.map(factOf));
+        const text = assistantInstructions(memoriesForPrompt(inInstructions), true);
         agent.updateInstructions(text).catch(onError);
       });
     },
     close: () => call.close(),
   };
+}
+
+/** A fact as the prompt prints it: the same category, key and value is the same line. */
+function factOf(memory: StoredMemory): string {
+  return JSON.stringify([memory.category, memory.key, memory.value]);
 }

@@ -120,6 +120,11 @@ async function checkSupabaseSchema(
   const store = new SupabaseMemoryStore(createSupabaseClient(supabase));
   try {
     await store.ping();
+    if (!(await store.hasListMemories())) {
+      logger.error(
+        'the memory schema in Supabase predates list_memories: push supabase/migrations/20261201000300_memory_load_cap.sql with `supabase db push` (until then a call loads at most PostgREST\'s "Max rows" memories)',
+      );
+    }
   } catch (error) {
     const missing = error instanceof MemoryStoreError && error.code === 'PGRST202';
     logger.error(

@@ -28,8 +28,13 @@ import {
   toStoredMemory,
 } from './store-rows.js';
 
+/** The user id the schema check loads (one row at most, dropped): any id would do. */
+const SCHEMA_PROBE_USER = 'schema-check';
+
 export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
   readonly kind = 'supabase' as const;
+  /** Set when PostgREST answered that `list_memories` does not exist: loads use `load_memories`. */
+  #listMissing = false;
 
   constructor(private readonly client: SupabaseClient) {}
 
@@ -54,11 +59,34 @@ export class SupabaseMemoryStore implements MemoryStore, GreetingStore {
    * default) would cut a load at the call's cap (up to 20,000) short without a word.
    */
   async load(userId: string, limit = 50): Promise<StoredMemory[]> {
-    const rows = await this.call<MemoryRow[]>('list_memories', {
-      p_user_id: userId,
-      p_limit: limit,
-    });
-    return rows.map(toStoredMemory);
+    const args = { p_user_id: userId, p_limit: limit };
+    if (!this.#listMissing) {
+      try {
+        return (await this.call<MemoryRow[]>('list_memories', args)).map(toStoredMemory);
+      } catch (error) {
+        // A project whose schema predates list_memories (migration 20261201000300, not pushed
+        // yet; the worker's start logs it once): memory still works, cut at PostgREST's rows.
+        if (!(error instanceof MemoryStoreError && error.code === 'PGRST202')) throw error;
+        this.#listMissing = true;
+      }
+    }
+    return (await this.call<MemoryRow[]>('load_memories', args)).map(toStoredMemory);
+  }
+
+  /**
+   * Whether the schema has `list_memories` (the load of a call's memories since migration
+   * 20261201000300).
+   * @returns false when PostgREST does not know the function (the migration is not pushed)
+   * @throws {@link MemoryStoreError} when the store cannot be asked
+   */
+  async hasListMemories(): Promise<boolean> {
+    try {
+      await this.call<MemoryRow[]>('list_memories', { p_user_id: SCHEMA_PROBE_USER, p_limit: 1 });
+      return true;
+    } catch (error) {
+      if (error instanceof MemoryStoreError && error.code === 'PGRST202') return false;
+      throw error;
+    }
   }
 
   async forget(userId: string, keys?: readonly string[]): Promise<number> {

@@ -113,7 +113,16 @@ describe('a caller with 300 newer facts', () => {
 
     // A fact the instructions carried since the start leaves them too.
     expect(after.messages[0]!.text).toContain('Visited museum 299 downtown');
+    const before = sessionRequests().length;
     await call.say('Forget visit 5 49.');
+    // The forget's own reply (the request after the tool's answer) no longer carries it either.
+    const forgetTurn = sessionRequests().slice(before);
+    expect(forgetTurn.length).toBeGreaterThanOrEqual(2);
+    const reply = forgetTurn.at(-1)!.messages ?? [];
+    expect(reply.some((m) => m.role === 'tool')).toBe(true);
+    expect(reply.map((m) => textOf(m.content)).join('\n')).not.toContain(
+      'Visited museum 299 downtown',
+    );
     const rewritten = await promptFor(call, 'Which museums have I been to?');
     expect(rewritten.all).not.toContain('Visited museum 299 downtown');
     expect(rewritten.all).toContain('Visited museum 298 downtown');

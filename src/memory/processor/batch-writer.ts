@@ -89,6 +89,9 @@ export class BatchWriter {
         await this.#removeBatchFile(batch);
         // A forget that came while the save was in flight deleted these rows after they were
         // written: what this process holds (and tells listeners) must not bring them back.
+        // The store refused some items this process did not fence (another process's forget):
+        // which ones it does not say, so none of the batch reaches the call's recall or the cache.
+        if (refusedSome(result, items)) continue;
         const current = fence.admit(batch.userId, heardAtOf(batch), items);
         this.#ctx.memories.remember(batch.userId, current);
         this.#notifyStored(batch.userId, result, current);
@@ -188,6 +191,14 @@ const FENCED: SaveResult = {
 function heardAtOf(batch: PendingBatch): number {
   const at = Date.parse(batch.heardAt);
   return Number.isFinite(at) ? at : 0;
+}
+
+/**
+ * Every item the store took counts once as inserted, updated or unchanged; one a forget in the
+ * store covers (a per-key fence this process never saw) counts in none of them.
+ */
+function refusedSome(result: SaveResult, items: readonly MemoryInput[]): boolean {
+  return result.inserted + result.updated + result.unchanged < items.length;
 }
 
 /** Postgres data exceptions (22…) and integrity violations (23…) fail the same way every time. */

@@ -46,6 +46,18 @@ class GatedStore extends FakeStore {
   }
 }
 
+/** A store where another process's forget covers some keys: it drops them from a save. */
+class FencedElsewhereStore extends FakeStore {
+  constructor(readonly forgottenKeys: readonly string[]) {
+    super();
+  }
+
+  override async save(userId: string, items: readonly MemoryInput[], batchId: string) {
+    const kept = items.filter((i) => !this.forgottenKeys.includes(i.key));
+    return super.save(userId, kept, batchId);
+  }
+}
+
 function build(store: FakeStore, extractor = new FakeExtractor()) {
   outbox = new Outbox(dir);
   const recall = new LiveRecall();
@@ -119,6 +131,22 @@ describe('forget reaches the live call', () => {
     // Another fact stored after the forget does reach the call: the fence holds back only that key.
     await processor.saveNow('maya', [{ ...color('a cat named Miso'), key: 'pet' }]);
     expect(call.index.search('cat', 5).map((m) => m.key)).toEqual(['pet']);
+    call.close();
+  });
+
+  it("a key the store refused for another process's forget never reaches the call", async () => {
+    const store = new FencedElsewhereStore(['color']);
+    const { processor, recall, stored } = build(store);
+    const call = recall.open('maya', []);
+    const pet = { ...color('a cat named Miso'), key: 'pet' };
+    expect((await processor.saveNow('maya', [color('green'), pet])).status).toBe('stored');
+    expect(store.valueOf('maya', 'pet')).toBe('a cat named Miso');
+    // Which item the store dropped it does not say: the batch stays out of the call.
+    expect(call.index.search('green', 5)).toEqual([]);
+    expect(stored).toEqual([]);
+    // A batch the store took whole reaches it.
+    await processor.saveNow('maya', [{ ...pet, key: 'pet_food', value: 'Miso eats tuna' }]);
+    expect(call.index.search('tuna', 5).map((m) => m.key)).toEqual(['pet_food']);
     call.close();
   });
 });
