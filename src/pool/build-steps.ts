@@ -33,9 +33,11 @@ export function warmUpSteps(plan: WarmUpPlan): Record<string, () => Promise<unkn
   for (const { name, definition } of plan.services.configured()) {
     steps[name] = async () => {
       if (!warmUp) return;
-      // Sent together, so they open as many connections. The check reports failures; it goes
-      // first, so its deadline ends the step before the step's own (one failure, not two).
-      const checked = health.check(name);
+      // Sent together, so they open as many connections, all on the service's own lane (health
+      // checks go through the background lane; no call runs yet). The first one reports
+      // failures as the health check; it goes first, so its deadline ends the step before the
+      // step's own (one failure, not two).
+      const checked = health.checkThrough(name, (signal) => plan.services.ping(name, signal));
       const more = Array.from({ length: definition.warmUpRequests - 1 }, () =>
         plan.services.ping(name, AbortSignal.timeout(plan.timeoutMs)).catch(() => undefined),
       );

@@ -1,6 +1,7 @@
 /** A service's fetch on the pool: its traffic counted, and its aborted answers recovered. */
 import type { Dispatcher } from 'undici';
 import { pooledFetch } from './dispatcher.js';
+import { untilAborted } from './lane-dispatcher.js';
 import type { ServiceMetrics } from './service-metrics.js';
 
 export interface CountedFetchOptions {
@@ -23,7 +24,9 @@ export interface CountedFetchOptions {
  */
 export function countedFetch(options: CountedFetchOptions): typeof fetch {
   const { metrics, watchAbort } = options;
-  return pooledFetch(options.dispatcher, async (run, init) => {
+  // The lane hears of the request's abort: one aborted while it waits leaves the queue at once.
+  const dispatcher = (init?: RequestInit) => untilAborted(options.dispatcher(), init?.signal);
+  return pooledFetch(dispatcher, async (run, init) => {
     const answered = watchAbort?.(init?.signal);
     const started = metrics.started();
     try {

@@ -125,16 +125,23 @@ export function originCounts(agent: CountedDispatcher): Record<string, OriginCou
  * Node's global fetch sending through the given dispatcher, counted in `onRequest`. The
  * dispatcher is read per call so the pool can swap it (cleanup) under live clients. Node's own
  * fetch, not undici's: undici.fetch breaks the OpenAI SDK's audio uploads (FormData mismatch).
+ *
+ * @param currentDispatcher - the dispatcher for this request now (given its init: its signal)
+ * @param observe - runs the request (`run`) and may count it
+ * @returns a fetch with Node's signature
  */
 export function pooledFetch(
-  currentDispatcher: () => Pick<Dispatcher, 'dispatch'>,
+  currentDispatcher: (init?: RequestInit) => Pick<Dispatcher, 'dispatch'>,
   observe: (run: () => Promise<Response>, init?: RequestInit) => Promise<Response>,
 ): typeof fetch {
   return (input, init) =>
     observe(() => {
       // Node's fetch types its dispatcher with its bundled undici; the npm undici Agent is the
       // same protocol (the field notes verify it), only a different declaration.
-      const withDispatcher = { ...init, dispatcher: currentDispatcher() } as unknown as RequestInit;
+      const withDispatcher = {
+        ...init,
+        dispatcher: currentDispatcher(init),
+      } as unknown as RequestInit;
       return fetch(input, withDispatcher);
     }, init);
 }

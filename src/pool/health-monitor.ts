@@ -94,15 +94,28 @@ export class HealthMonitor {
    * @throws {@link Error} (as a rejection) when no check was added for the service
    */
   check(service: string): Promise<ServiceHealth> {
+    return this.checkThrough(service, this.#checks.get(service));
+  }
+
+  /**
+   * Runs one service's check now through another request, with the same deadline, recorded as
+   * its check: the build's first warm-up request on the service's own lane (no call yet), where
+   * the check itself would go through the background lane. Concurrent calls share one check.
+   *
+   * @param service - a service added before
+   * @param check - the request to run instead of the service's own check
+   * @returns its health after the check
+   * @throws {@link Error} (as a rejection) when no check was given
+   */
+  checkThrough(service: string, check: HealthCheck | undefined): Promise<ServiceHealth> {
     const running = this.#running.get(service);
     if (running) return running;
-    const run = this.#runCheck(service).finally(() => this.#running.delete(service));
+    const run = this.#runCheck(service, check).finally(() => this.#running.delete(service));
     this.#running.set(service, run);
     return run;
   }
 
-  async #runCheck(service: string): Promise<ServiceHealth> {
-    const check = this.#checks.get(service);
+  async #runCheck(service: string, check: HealthCheck | undefined): Promise<ServiceHealth> {
     if (!check) throw new Error(`no health check for ${service}`);
     const controller = new AbortController();
     const started = performance.now();

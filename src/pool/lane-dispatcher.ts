@@ -6,16 +6,23 @@
  * `acquireTimeoutMs`. undici's own queue cannot be bounded or timed per request; this one can.
  */
 import type { Agent, Dispatcher } from 'undici';
+import { fail, releasingOnSettle } from './dispatch-handler.js';
 import { type OriginCounts, originCounts } from './dispatcher.js';
 import { PoolAcquireError } from './pool-acquire-error.js';
 
 /** What a lane counts over its life, across the dispatchers cleanup and recycling replace. */
 export class LaneCounters {
+  /** Requests sent through the lane, in all. */
   requests = 0;
+  /** Requests that went out on an overflow connection. */
   overflowRequests = 0;
+  /** Requests that found every connection busy and queued (aborted or timed out ones too). */
   waited = 0;
+  /** The longest wait for a connection, in ms: till it came, or till the acquisition timeout. */
   maxWaitMs = 0;
+  /** Requests failed with {@link PoolAcquireError}. */
   acquireTimeouts = 0;
+  /** Idle connections closed and busy ones left to close when done, by recycling for age. */
   recycled = 0;
 }
 
@@ -43,20 +50,14 @@ interface Waiting {
   handler: Handler;
   since: number;
   timer?: NodeJS.Timeout;
+  /** Leaves the queue: its timer and abort listener go. */
+  leave?: () => boolean;
 }
 interface OriginUse {
   base: number;
   overflow: number;
   queue: Waiting[];
 }
-
-/** The handler's last call: after it, the request no longer holds its connection. */
-const SETTLING = new Set<PropertyKey>([
-  'onComplete',
-  'onError',
-  'onResponseEnd',
-  'onResponseError',
-]);
 
 export class LaneDispatcher {
   readonly #options: LaneDispatcherOptions;
@@ -73,14 +74,17 @@ export class LaneDispatcher {
    *
    * @param options - the request
    * @param handler - its callbacks; told `onError(PoolAcquireError)` when it waited too long
+   * @param signal - the request's abort signal ({@link untilAborted}): aborted while it waits, it
+   *   leaves the queue at once (fetch saw the abort already); absent, it leaves when a
+   *   connection takes it, as in undici's own queue
    * @returns true: the lane takes every request (it queues rather than pushes back)
    */
-  dispatch(options: Dispatcher.DispatchOptions, handler: Handler): boolean {
+  dispatch(options: Dispatcher.DispatchOptions, handler: Handler, signal?: AbortSignal): boolean {
     this.#options.counters.requests++;
     const use = this.#use(String(options.origin ?? ''));
     const target = this.#room(use);
     if (target) this.#start(use, target, options, handler);
-    else this.#wait(use, options, handler);
+    else this.#wait(use, options, handler, signal);
     return true;
   }
 
@@ -129,8 +133,8 @@ export class LaneDispatcher {
    */
   async destroy(): Promise<void> {
     for (const [origin, use] of this.#origins)
-      for (const waiting of use.queue.splice(0)) {
-        clearTimeout(waiting.timer);
+      for (const waiting of [...use.queue]) {
+        waiting.leave?.();
         fail(
           waiting.handler,
           new Error(`the pool's ${this.#options.lane} lane to ${origin} closed`),
@@ -176,26 +180,47 @@ export class LaneDispatcher {
     }
   }
 
-  #wait(use: OriginUse, options: Dispatcher.DispatchOptions, handler: Handler): void {
+  #wait(
+    use: OriginUse,
+    options: Dispatcher.DispatchOptions,
+    handler: Handler,
+    signal?: AbortSignal,
+  ) {
     const { acquireTimeoutMs, counters, lane } = this.#options;
     const waiting: Waiting = { options, handler, since: performance.now() };
     counters.waited++;
+    /** Takes it out of the queue; false when a connection (or destroy) took it first. */
+    const leave = (): boolean => {
+      const index = use.queue.indexOf(waiting);
+      if (index < 0) return false;
+      use.queue.splice(index, 1);
+      clearTimeout(waiting.timer);
+      signal?.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const onAbort = () => {
+      if (!leave()) return;
+      fail(handler, signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+      this.#checkEmptied();
+    };
     if (acquireTimeoutMs !== null)
       waiting.timer = setTimeout(() => {
-        use.queue.splice(use.queue.indexOf(waiting), 1);
+        if (!leave()) return;
         counters.acquireTimeouts++;
         counters.maxWaitMs = Math.max(counters.maxWaitMs, acquireTimeoutMs);
         fail(handler, new PoolAcquireError(lane, String(options.origin), acquireTimeoutMs));
         this.#checkEmptied();
       }, acquireTimeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    waiting.leave = leave;
     use.queue.push(waiting);
   }
 
   /** A connection came free: the longest-waiting request of that origin takes it. */
   #next(use: OriginUse): void {
     for (let target = this.#room(use); target && use.queue.length > 0; target = this.#room(use)) {
-      const waiting = use.queue.shift()!;
-      clearTimeout(waiting.timer);
+      const waiting = use.queue[0]!;
+      waiting.leave?.();
       const { counters } = this.#options;
       counters.maxWaitMs = Math.max(
         counters.maxWaitMs,
@@ -214,37 +239,15 @@ export class LaneDispatcher {
   }
 }
 
-/** The same handler, calling `release` once the request is over (answered, failed or aborted). */
-function releasingOnSettle(handler: Handler, release: () => void): Handler {
-  return new Proxy(handler, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      if (!SETTLING.has(property)) return value.bind(target);
-      return (...args: unknown[]) => {
-        try {
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        } finally {
-          release();
-        }
-      };
-    },
-  });
-}
-
-/** Ends a request that never reached a connection, in whichever handler style it speaks. */
-function fail(handler: Handler, error: Error): void {
-  if (handler.onError) handler.onError(error);
-  else handler.onResponseError?.(abortedController(error), error);
-}
-
-function abortedController(reason: Error): Dispatcher.DispatchController {
-  return {
-    abort: () => undefined,
-    pause: () => undefined,
-    resume: () => undefined,
-    aborted: true,
-    paused: false,
-    reason,
-  };
+/**
+ * @param dispatcher - a lane's dispatcher now (or any other, returned as it is)
+ * @param signal - the request's abort signal, which Node's fetch does not hand its dispatcher
+ * @returns a dispatcher that hands the lane the signal, so an abort ends the request's wait
+ */
+export function untilAborted<D extends Pick<Dispatcher, 'dispatch'>>(
+  dispatcher: D,
+  signal: AbortSignal | null | undefined,
+): D | Pick<Dispatcher, 'dispatch'> {
+  if (!signal || !(dispatcher instanceof LaneDispatcher)) return dispatcher;
+  return { dispatch: (options, handler) => dispatcher.dispatch(options, handler, signal) };
 }

@@ -1,7 +1,8 @@
 /**
- * The parts a connection pool is made of, wired to each other: one dispatcher (rotated by
- * cleanup) and its connection accounting, the services registered on it, their health monitor,
- * keep-warm and abort recovery, and the components' caches and figures.
+ * The parts a connection pool is made of, wired to each other: two lanes of dispatchers (rotated
+ * by cleanup and recycling) and their one connection accounting, the services registered on
+ * them, their health monitor, keep-warm, abort recovery and recycler, and the components' caches
+ * and figures.
  */
 import type { Config } from '../config/config.js';
 import { AbortRecovery } from './abort-recovery.js';
@@ -78,10 +79,7 @@ export function assembleParts(config: Config, choices: PartChoices, hooks: PartH
   const services = new ServiceRegistry({
     config,
     dispatcher: (lane) => lanes.current(lane),
-    laneIdle: (lane) => {
-      const { running, waiting } = lanes.current(lane).use();
-      return running === 0 && waiting === 0;
-    },
+    pingTimeoutMs: pool.initTimeoutMs,
     abortRecovery,
   });
   const health = new HealthMonitor({

@@ -29,7 +29,9 @@ export interface PoolService<Client> {
   /**
    * The lane its client sends through: `voice` for the session's own requests (its own
    * connections, never taken by background work), `background` (the default) for the rest. Its
-   * health checks always go through the background lane.
+   * health checks always go through the background lane (a second client, built on that lane's
+   * fetch); its warm-up, keep-warm and abort-recovery requests go through its own lane, each
+   * aborted after `POOL_INIT_TIMEOUT_MS` at most.
    */
   readonly lane?: LaneName;
 
@@ -56,10 +58,11 @@ export interface PoolService<Client> {
    * a connection an aborted request took down. Never HEAD: undici closes the connection after
    * every HEAD request, so it would warm nothing.
    *
-   * @param client - the current client (a rebuilt one after repeated failures)
-   * @param context - the configuration and the pool's counted fetch
-   * @param signal - aborts the request (the health check's or keep-warm's deadline); absent when
-   *   the client's own timeout bounds it
+   * @param client - the current client on the lane it is sent through (a rebuilt one after
+   *   repeated failures)
+   * @param context - the configuration and the pool's counted fetch on that lane
+   * @param signal - aborts the request (the health check's deadline, or the pool's ping deadline);
+   *   absent when the client's own timeout bounds it
    * @returns settles when the answer has been read (the connection is free again)
    * @throws any error when the service does not answer well: the health monitor records it
    */
@@ -67,7 +70,8 @@ export interface PoolService<Client> {
 
   /**
    * Cheap requests sent at once while the pool is built, so as many connections are open
-   * before the first call. 1 or more; the first is the health check.
+   * before the first call, all on the service's own lane. 1 or more; the first one's outcome is
+   * recorded as the first health check.
    */
   readonly warmUpRequests: number;
 

@@ -30,10 +30,11 @@ export interface ServiceRegistryOptions {
   /** A lane's dispatcher now (cleanup and recycling swap it). */
   dispatcher(lane: LaneName): Pick<Dispatcher, 'dispatch'>;
   /**
-   * @returns true when no request runs or waits on the lane (no call is using it); absent:
-   *   health checks always go through the service's own lane
+   * The longest a cheap request on a service's own lane may run, in ms (`POOL_INIT_TIMEOUT_MS`):
+   * a ping that hangs then gives its connection back, so it never holds a voice connection for
+   * the client's whole request timeout.
    */
-  laneIdle?(lane: LaneName): boolean;
+  pingTimeoutMs: number;
   /** Replaces the connection an answered, aborted request took down (`replaceAfterAbort`). */
   abortRecovery: AbortRecovery;
 }
@@ -42,7 +43,7 @@ export class ServiceRegistry {
   readonly #options: ServiceRegistryOptions;
   readonly #services = new Map<string, Registered>();
 
-  /** @param options - the configuration, the dispatcher and the abort recovery services share */
+  /** @param options - the configuration, the lanes, the ping deadline and the abort recovery */
   constructor(options: ServiceRegistryOptions) {
     this.#options = options;
   }
@@ -112,21 +113,22 @@ export class ServiceRegistry {
 
   /**
    * Sends the service's cheap request on its current client, on its own lane (warm-up,
-   * keep-warm, abort recovery: they warm the connections its requests will use).
+   * keep-warm, abort recovery: they warm the connections its requests will use). Never
+   * unbounded: without a signal it is aborted after `pingTimeoutMs`.
    *
    * @param name - a configured service
-   * @param signal - aborts the request
+   * @param signal - aborts the request (the caller's deadline); absent: `pingTimeoutMs`
    * @throws {@link Error} when the service is not configured, or whatever its request throws
    */
   ping(name: string, signal?: AbortSignal): Promise<unknown> {
     const entry = this.#configured(name);
-    return entry.definition.ping(entry.client, entry.context, signal);
+    const bounded = signal ?? AbortSignal.timeout(this.#options.pingTimeoutMs);
+    return entry.definition.ping(entry.client, entry.context, bounded);
   }
 
   /**
-   * The health check. It never competes with a call: while the service's own lane is idle (the
-   * process waits for its call) it goes there and keeps a connection warm as it checks; while
-   * requests use that lane, it goes through the background lane.
+   * The health check: background work, so it always goes through the background lane and never
+   * takes (or waits for) a voice connection, in a call or between two turns of one.
    *
    * @param name - a configured service
    * @param signal - aborts the request
@@ -134,8 +136,6 @@ export class ServiceRegistry {
    */
   check(name: string, signal?: AbortSignal): Promise<unknown> {
     const entry = this.#configured(name);
-    if (this.#options.laneIdle?.(entry.definition.lane ?? 'background') ?? true)
-      return entry.definition.ping(entry.client, entry.context, signal);
     return entry.definition.ping(entry.backgroundClient, entry.backgroundContext, signal);
   }
 

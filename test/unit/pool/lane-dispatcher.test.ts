@@ -5,7 +5,7 @@
  */
 import type { Agent, Dispatcher } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LaneCounters, LaneDispatcher } from '../../../src/pool/lane-dispatcher.js';
+import { LaneCounters, LaneDispatcher, untilAborted } from '../../../src/pool/lane-dispatcher.js';
 import { PoolAcquireError, poolAcquireErrorOf } from '../../../src/pool/pool-acquire-error.js';
 import { testConfig } from '../../support/config.js';
 
@@ -137,6 +137,28 @@ describe('LaneDispatcher', () => {
     expect(base.dispatch).toHaveBeenCalledTimes(voiceConnections + 1);
     base.held.at(-1)!.handler.onComplete!(null);
     expect(waiting.ended.completed).toBe(true);
+  });
+
+  it('drops a waiting request whose signal aborts (a barge-in): out of the queue at once, never sent', () => {
+    const { dispatcher, base, counters } = lane('voice');
+    for (let i = 0; i < voiceConnections + voiceOverflow; i++) {
+      const r = request();
+      dispatcher.dispatch(r.options, r.handler);
+    }
+    const bargedIn = request();
+    const controller = new AbortController();
+    untilAborted(dispatcher, controller.signal).dispatch(bargedIn.options, bargedIn.handler);
+    expect(dispatcher.use().waiting).toBe(1);
+    controller.abort(new Error('barge-in'));
+    expect(dispatcher.use().waiting).toBe(0);
+    expect(bargedIn.ended.error?.message).toBe('barge-in');
+    expect(counters.waited).toBe(1);
+    // A freed connection goes to nobody: the aborted request is not sent after all.
+    base.answer();
+    expect(base.dispatch).toHaveBeenCalledTimes(voiceConnections);
+    // Any other dispatcher, or no signal, is handed back as it is.
+    expect(untilAborted(base as unknown as Agent, controller.signal)).toBe(base);
+    expect(untilAborted(dispatcher, undefined)).toBe(dispatcher);
   });
 
   it('releases a connection once, however the request ends (answered, failed, new-style handler)', () => {

@@ -32,7 +32,12 @@ function fakeService(name: string, overrides: Partial<Pick<PoolService<unknown>,
 function registry(running = 1) {
   const dispatcher = {} as Dispatcher;
   const abortRecovery = new AbortRecovery({ runningRequests: () => running, closed: () => false });
-  return new ServiceRegistry({ config, dispatcher: () => dispatcher, abortRecovery });
+  return new ServiceRegistry({
+    config,
+    dispatcher: () => dispatcher,
+    pingTimeoutMs: 3_000,
+    abortRecovery,
+  });
 }
 
 beforeEach(() => void vi.useFakeTimers());
@@ -125,22 +130,23 @@ describe('ServiceRegistry', () => {
     }
     expect(streaming.ping).toHaveBeenCalledTimes(1);
     expect(plain.ping).not.toHaveBeenCalled();
+    // The replacement has a deadline of its own: hung, it cannot hold a voice connection long.
+    expect(streaming.ping.mock.calls[0]![2]).toBeInstanceOf(AbortSignal);
   });
 });
 
 describe('ServiceRegistry lanes', () => {
-  /** A registry whose voice lane is idle or busy as the test says; each lane its own dispatcher. */
+  /** A registry whose lanes are each its own (fake) dispatcher, as the fetch sees them. */
   function laned() {
     const lanes = { voice: { lane: 'voice' }, background: { lane: 'background' } };
-    const state = { voiceIdle: true };
     const abortRecovery = new AbortRecovery({ runningRequests: () => 0, closed: () => false });
     const services = new ServiceRegistry({
       config,
       dispatcher: (lane) => lanes[lane] as unknown as Dispatcher,
-      laneIdle: (lane) => lane !== 'voice' || state.voiceIdle,
+      pingTimeoutMs: 3_000,
       abortRecovery,
     });
-    return { services, state };
+    return { services };
   }
 
   it('builds a voice service twice: on its lane, and on the background lane for background work', () => {
@@ -156,17 +162,41 @@ describe('ServiceRegistry lanes', () => {
     expect(services.backgroundClient(background)).toBe(services.client(background));
   });
 
-  it("checks health on the service's own lane while it is idle, on the background lane while a call uses it", async () => {
-    const { services, state } = laned();
-    const voice = { ...fakeService('voice'), lane: 'voice' as const };
+  it('sends a health check during a call on the background lane only; pings stay on the voice lane', async () => {
+    // Which lane each request went out on, read from the dispatcher its fetch was handed.
+    const sentOn: string[] = [];
+    let answerTurn: (() => void) | undefined;
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string, init: { dispatcher: { lane: string } }) => {
+        sentOn.push(init.dispatcher.lane);
+        if (url.endsWith('/turn')) await new Promise<void>((r) => (answerTurn = r));
+        return new Response('{}');
+      }),
+    );
+    const { services } = laned();
+    const voice = {
+      ...fakeService('voice'),
+      lane: 'voice' as const,
+      ping: vi.fn(
+        async (_client: { id: number }, context: { fetch: typeof fetch }, signal?: AbortSignal) =>
+          context.fetch('http://127.0.0.1/models', signal ? { signal } : {}),
+      ),
+    };
     services.register(voice);
+    // A call's turn holds a voice connection; health checks come during it and between turns.
+    const turn = services.fetchFor('voice')('http://127.0.0.1/turn');
+    await vi.advanceTimersByTimeAsync(0);
     await services.check('voice');
-    expect(voice.ping.mock.calls.at(-1)![0]).toEqual({ id: 1 });
-    state.voiceIdle = false;
+    answerTurn!();
+    await turn;
     await services.check('voice');
-    expect(voice.ping.mock.calls.at(-1)![0]).toEqual({ id: 2 });
-    // Keep-warm and warm-up always warm the service's own lane.
+    expect(sentOn).toEqual(['voice', 'background', 'background']);
+    expect(voice.ping.mock.calls.map(([client]) => client)).toEqual([{ id: 2 }, { id: 2 }]);
+    // Keep-warm and warm-up warm the service's own lane, always with a deadline.
     await services.ping('voice');
+    expect(sentOn.at(-1)).toBe('voice');
     expect(voice.ping.mock.calls.at(-1)![0]).toEqual({ id: 1 });
+    expect(voice.ping.mock.calls.at(-1)![2]).toBeInstanceOf(AbortSignal);
   });
 });
