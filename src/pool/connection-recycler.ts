@@ -57,7 +57,9 @@ export class ConnectionRecycler {
   }
 
   /**
-   * Recycles every lane whose dispatcher has reached the age limit.
+   * Recycles every lane whose dispatcher has reached the age limit, and adds to its `recycled`
+   * count the connections that go: idle ones closed now, busy ones (one per running request)
+   * closed when their request is done.
    *
    * @param now - the clock (Date.now)
    * @returns the lanes recycled
@@ -69,9 +71,10 @@ export class ConnectionRecycler {
       const rotation = lanes.rotation(lane);
       if (now - rotation.since < maxAgeMs) continue;
       const { idleConnectionsClosed, requestsLeftRunning } = rotation.retire();
-      const closed = idleConnectionsClosed + requestsLeftRunning;
-      if (closed === 0) continue;
-      lanes.counters(lane).recycled += closed;
+      // A running request holds a connection of its own (no pipelining): it closes when done.
+      const recycled = idleConnectionsClosed + requestsLeftRunning;
+      if (recycled === 0) continue;
+      lanes.counters(lane).recycled += recycled;
       recycled.push(lane);
       this.#options.onRecycled(lane, idleConnectionsClosed);
     }

@@ -14,8 +14,9 @@ export type LaneName = 'voice' | 'background';
 
 /**
  * One lane's connections and waits, all origins together. `pool.stats().connections.lanes`
- * holds one per lane: `voice` (the session's STT, LLM and TTS) and `background` (memory
- * extraction, greeting preparation, supabase-js, health checks).
+ * holds one per lane: `voice` (the session's STT, LLM and TTS, and the cheap requests that keep
+ * them warm: the build's warm-up, keep-warm, abort recovery) and `background` (memory
+ * extraction, greeting preparation, supabase-js and the memory store on it, every health check).
  */
 export interface LaneStats {
   /** Connections per origin the lane keeps (voice: its base; background: the rest of the cap). */
@@ -40,7 +41,11 @@ export interface LaneStats {
   acquireTimeouts: number;
   /** How long a request may wait for a connection; null: no bound of its own (the voice lane). */
   acquireTimeoutMs: number | null;
-  /** Connections closed for age (`POOL_MAX_CONNECTION_AGE_MS`): idle ones at once, busy ones when done. */
+  /**
+   * Connections recycled for age (`POOL_MAX_CONNECTION_AGE_MS`), in all: the idle ones closed at
+   * once plus the busy ones (one per request running then) left to close when their request is
+   * done, never cut.
+   */
   recycled: number;
 }
 

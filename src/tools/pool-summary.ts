@@ -6,12 +6,15 @@ const SERVICE_NAMES = { openai: 'OpenAI', supabase: 'Supabase' } as const;
 
 /**
  * @param stats the pool's figures
- * @returns one or two spoken sentences: health, connections, latency (counts only, no secret)
+ * @returns a few spoken sentences: health, connections, waits, burst use and recycling,
+ *   latency (counts only, no secret)
  */
 export function describePoolStats(stats: PoolStats): string {
   const sentences = [healthSentence(stats) + '; ' + connectionSentence(stats)];
   const waits = laneWaitSentence(stats);
   if (waits) sentences.push(waits);
+  const upkeep = laneUpkeepSentence(stats);
+  if (upkeep) sentences.push(upkeep);
   const p95 = stats.services.openai.latencyMs.p95;
   if (p95 !== null) sentences.push(`OpenAI's 95th-percentile latency is ${p95} milliseconds.`);
   const greetingAudio = greetingAudioSentence(stats);
@@ -92,6 +95,24 @@ function laneWaitSentence(stats: PoolStats): string | undefined {
   if (background.acquireTimeouts > 0)
     parts.push(
       `${background.acquireTimeouts} background ${background.acquireTimeouts === 1 ? 'request' : 'requests'} gave up waiting and will be retried`,
+    );
+  return parts.length === 0 ? undefined : `${capitalize(list(parts))}.`;
+}
+
+/** Requests that needed the voice lane's overflow, and connections recycled for age, if any. */
+function laneUpkeepSentence(stats: PoolStats): string | undefined {
+  const lanes = lanesOf(stats);
+  if (!lanes) return undefined;
+  const burst = lanes.voice.overflowRequests;
+  const recycled = lanes.voice.recycled + lanes.background.recycled;
+  const parts: string[] = [];
+  if (burst > 0)
+    parts.push(
+      `${burst} call ${burst === 1 ? 'request' : 'requests'} used an extra burst connection`,
+    );
+  if (recycled > 0)
+    parts.push(
+      `${recycled} ${recycled === 1 ? 'connection was' : 'connections were'} replaced for age`,
     );
   return parts.length === 0 ? undefined : `${capitalize(list(parts))}.`;
 }

@@ -139,6 +139,30 @@ describe('describePoolStats', () => {
     expect(calm).not.toMatch(/waiting/);
   });
 
+  it('says when calls used burst connections and when connections were replaced for age', () => {
+    const upkept = stats({
+      connections: {
+        ...stats().connections,
+        lanes: {
+          voice: lane(5, 2, { overflowRequests: 3, recycled: 2 }),
+          background: lane(10, 0, { recycled: 1 }),
+        },
+      },
+    });
+    expect(describePoolStats(upkept)).toContain(
+      '3 call requests used an extra burst connection and 3 connections were replaced for age.',
+    );
+    const one = stats({
+      connections: {
+        ...stats().connections,
+        lanes: { voice: lane(5, 2, { recycled: 1 }), background: lane(10, 0) },
+      },
+    });
+    expect(describePoolStats(one)).toContain(' 1 connection was replaced for age.');
+    expect(describePoolStats(one)).not.toMatch(/burst/);
+    expect(describePoolStats(stats())).not.toMatch(/burst|replaced/);
+  });
+
   it('never speaks an error message, so never a secret in one', () => {
     const leaky = stats({
       services: {
