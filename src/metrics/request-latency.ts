@@ -57,6 +57,7 @@ export class RequestLatency {
     return this.#dropped;
   }
 
+  /** Stops observing (unsubscribes from undici's channels); pending observations stay takeable. */
   close(): void {
     diagnosticsChannel.unsubscribe('undici:request:create', this.#onCreate);
     diagnosticsChannel.unsubscribe('undici:request:headers', this.#onHeaders);
