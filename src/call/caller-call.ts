@@ -4,13 +4,12 @@
  * At the end: the queue is drained and their next greeting is prepared.
  */
 import type { voice } from '@livekit/agents';
-import pTimeout from 'p-timeout';
 import type { Config } from '../config/config.js';
 import type { Greeting } from '../greeting/greeting-service.js';
 import { GENERIC_GREETING } from '../greeting/greeting-text.js';
 import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/redact.js';
-import { MEMORY_LOAD_LIMIT, memoriesInPrompt } from '../memory/memory-prompt.js';
+import { memoriesInPrompt } from '../memory/memory-prompt.js';
 import type { MemoryServices } from '../memory/memory-services.js';
 import { checkCallerIdentity } from '../memory/processor/caller-identity.js';
 import type { DrainReport } from '../memory/processor/processor.js';
@@ -18,14 +17,13 @@ import type { ConnectionPool } from '../pool/connection-pool.js';
 import type { StoredMemory } from '../store/memory-store.js';
 import { createMemoryTools } from '../tools/memory-tools.js';
 import { createAssistant } from './assistant.js';
+import { loadMemories } from './load-memories.js';
+import { type NextGreetingReport, prepareNextGreeting } from './next-greeting.js';
 import { TurnCollector } from './turn-collector.js';
 import { openTurnRecall } from './turn-recall.js';
 
-export interface CallEndReport {
+export interface CallEndReport extends NextGreetingReport {
   drain?: DrainReport;
-  greetingPrepared: boolean;
-  /** The next greeting's speech is stored beside it: the next call says it without TTS. */
-  greetingAudioPrepared: boolean;
   elapsedMs: number;
 }
 
@@ -122,7 +120,7 @@ export async function openCall({
       store,
       processor,
       onForget: async () => {
-        await greetings.cache.invalidate({ userId });
+        await greetings.forgotten(userId);
       },
       // The caller waits for a tool's answer: a slow store must not hold the conversation.
       timeoutMs: 2 * config.memory.loadTimeoutMs,
@@ -178,86 +176,4 @@ export async function openCall({
       return ending;
     },
   };
-}
-
-/** Everything the call may retrieve from, up to the cap, in one round trip. */
-async function loadMemories(
-  services: MemoryServices,
-  userId: string,
-  config: Config,
-  logger: Logger | undefined,
-  pool: ConnectionPool,
-): Promise<{ memories: StoredMemory[]; ok: boolean }> {
-  const timeoutMs = config.memory.loadTimeoutMs;
-  try {
-    const memories = await pTimeout(services.store.load(userId, config.memory.loadCap), {
-      milliseconds: timeoutMs,
-      message: `the memory store did not answer within ${timeoutMs} ms`,
-    });
-    return { memories, ok: true };
-  } catch (error) {
-    logger?.warn(
-      { error: describeError(error, pool.secrets) },
-      'memories unavailable; the call goes on without them',
-    );
-    return { memories: [], ok: false };
-  }
-}
-
-/**
- * The next call's greeting is written now, while nobody waits: after the call's memories are
- * stored, and then its speech. Skipped when nothing changed and the greeting spoken today was
- * already prepared (its speech is made if it had none).
- */
-async function prepareNextGreeting(
-  services: MemoryServices,
-  userId: string,
-  context: {
-    before: readonly StoredMemory[];
-    greeting: Greeting;
-    config: Config;
-    logger?: Logger | undefined;
-    pool: ConnectionPool;
-  },
-): Promise<Pick<CallEndReport, 'greetingPrepared' | 'greetingAudioPrepared'>> {
-  const { config, logger, pool, greeting } = context;
-  const none = { greetingPrepared: false, greetingAudioPrepared: false };
-  try {
-    const latest = await pTimeout(services.store.load(userId, MEMORY_LOAD_LIMIT), {
-      milliseconds: config.memory.loadTimeoutMs * 3,
-    });
-    if (latest.length === 0) return none;
-    // Both in the store's order (identity first, then newest): the same window is compared.
-    const before = context.before.slice(0, MEMORY_LOAD_LIMIT);
-    if (greeting.source === 'cache' && sameFacts(before, latest)) {
-      const greetingAudioPrepared =
-        greeting.audio !== undefined ||
-        (await services.greetings.prepareAudio(userId, greeting.text));
-      return { greetingPrepared: false, greetingAudioPrepared };
-    }
-    const text = await pTimeout(services.greetings.precompute(userId, latest), {
-      milliseconds: config.openai.timeoutMs,
-    });
-    if (text === undefined) return none;
-    // Bounded by the synthesis timeout; a failure is logged where it happens, never thrown.
-    return {
-      greetingPrepared: true,
-      greetingAudioPrepared: await services.greetings.prepareAudio(userId, text),
-    };
-  } catch (error) {
-    logger?.warn(
-      { error: describeError(error, pool.secrets) },
-      'next greeting not prepared; the next call uses a template',
-    );
-    return none;
-  }
-}
-
-function sameFacts(a: readonly StoredMemory[], b: readonly StoredMemory[]): boolean {
-  const facts = (list: readonly StoredMemory[]) =>
-    list
-      .map((m) => JSON.stringify([m.category, m.key, m.value]))
-      .sort()
-      .join('\n');
-  return facts(a) === facts(b);
 }

@@ -39,6 +39,8 @@ export interface GreetingServiceOptions {
 
 export class GreetingService {
   readonly #generating = new Map<string, Promise<string | undefined>>();
+  /** Greetings being written from facts the caller has forgotten since: never stored. */
+  readonly #forgottenRuns = new WeakSet<Promise<string | undefined>>();
   readonly #budgetMs: number;
   #bySource: Record<GreetingSource, number> = {
     cache: 0,
@@ -114,15 +116,25 @@ export class GreetingService {
 
   /**
    * Writes the caller's next greeting and stores it with its TTL. Concurrent calls for one
-   * caller share one LLM call. Resolves to the greeting, or undefined when it failed.
+   * caller share one LLM call. A greeting whose facts the caller forgot while it was being
+   * written (see `forgotten`) is not stored.
+   * @param userId the caller's identity
+   * @param memories the facts to greet them with
+   * @returns the greeting, or undefined when it failed or was forgotten; never rejects
    */
   refresh(userId: string, memories: readonly StoredMemory[]): Promise<string | undefined> {
     const running = this.#generating.get(userId);
     if (running) return running;
-    const run = this.options.generator
+    const run: Promise<string | undefined> = this.options.generator
       .generate(memories)
       .then(async (text) => {
+        if (this.#forgottenRuns.has(run)) return undefined;
         await this.options.cache.set(userId, text);
+        // Forgotten while it was being stored: the forget's invalidation may have come first.
+        if (this.#forgottenRuns.has(run)) {
+          await this.options.cache.invalidate({ userId });
+          return undefined;
+        }
         void this.options.audio?.prepare(userId, text);
         return text;
       })
@@ -133,9 +145,26 @@ export class GreetingService {
         );
         return undefined;
       })
-      .finally(() => this.#generating.delete(userId));
+      .finally(() => {
+        if (this.#generating.get(userId) === run) this.#generating.delete(userId);
+      });
     this.#generating.set(userId, run);
     return run;
+  }
+
+  /**
+   * The caller forgot (some or all of) their memories: their stored greeting goes, and one being
+   * written from the facts they had is never stored (the next refresh starts afresh).
+   * @param userId the caller's identity
+   * @throws what the cache's store throws (the greeting in process memory is gone regardless)
+   */
+  async forgotten(userId: string): Promise<void> {
+    const running = this.#generating.get(userId);
+    if (running) {
+      this.#forgottenRuns.add(running);
+      this.#generating.delete(userId);
+    }
+    await this.options.cache.invalidate({ userId });
   }
 
   /** At session end: prepare the next call's greeting (a new caller with no memories needs none). */
