@@ -72,9 +72,9 @@ export class ConnectionRecycler {
       if (now - rotation.since < maxAgeMs) continue;
       const { idleConnectionsClosed, requestsLeftRunning } = rotation.retire();
       // A running request holds a connection of its own (no pipelining): it closes when done.
-      const recycled = idleConnectionsClosed + requestsLeftRunning;
-      if (recycled === 0) continue;
-      lanes.counters(lane).recycled += recycled;
+      const connections = idleConnectionsClosed + requestsLeftRunning;
+      if (connections === 0) continue;
+      lanes.counters(lane).recycled += connections;
       recycled.push(lane);
       this.#options.onRecycled(lane, idleConnectionsClosed);
     }
