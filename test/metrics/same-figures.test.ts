@@ -2,7 +2,8 @@
  * The voice answer to "how is the pool?" and `/metrics` tell the same figures: one job process
  * (built as a job process builds it: pool, store, memory services) reports to the main process's
  * hub over its real socket; the sentence spoken from a `pool.stats()` snapshot and the scrape
- * after that snapshot's report agree on every number the sentence says.
+ * after that snapshot's report agree on every number the sentence says; and the scrape moves
+ * as a call's background work does (one extraction: turns, batches, the background lane).
  */
 import { log } from '@livekit/agents';
 import type { Server } from 'node:http';
@@ -125,5 +126,44 @@ describe('the voice answer and /metrics', () => {
       `[metrics] voice answer ${JSON.stringify(said)} = /metrics ${JSON.stringify(scraped)} ` +
         `(${stats.services.openai.requests} requests)`,
     );
+  });
+
+  it("move with a call's traffic: an extraction shows in the memory and lane figures", async () => {
+    const figure = (samples: PromSample[], name: string, labels?: Record<string, string>) =>
+      valueOf(samples, P + name, labels);
+    reporter.report();
+    const before = await eventually(async () => {
+      const s = await scrape();
+      expect(figure(s, 'pool_requests_total')).toBe(job.pool.stats().services.openai.requests);
+      return s;
+    }, 2_000);
+    const background = { lane: 'background' };
+
+    const user = fx.user();
+    job.services.processor.enqueue({
+      userId: user,
+      userText: 'My name is Wren and I keep bees.',
+      assistantText: 'Hello Wren.',
+    });
+    await job.services.processor.flush();
+    const extracted = job.pool.stats().components['memory'] as { turnsProcessed: number };
+    expect(extracted.turnsProcessed).toBeGreaterThanOrEqual(1);
+    reporter.report();
+
+    const after = await eventually(async () => {
+      const s = await scrape();
+      expect(figure(s, 'memory_turns_processed_total')).toBeGreaterThan(
+        figure(before, 'memory_turns_processed_total'),
+      );
+      return s;
+    }, 2_000);
+    expect(figure(after, 'memory_batches_stored_total')).toBeGreaterThan(
+      figure(before, 'memory_batches_stored_total'),
+    );
+    // The extraction's request to OpenAI and the store's writes ride the background lane.
+    expect(figure(after, 'pool_lane_requests_total', background)).toBeGreaterThan(
+      figure(before, 'pool_lane_requests_total', background),
+    );
+    expect(figure(after, 'memory_queue_depth')).toBe(0);
   });
 });
