@@ -86,7 +86,11 @@ export const PROCESS_METRICS = {
   ]),
   pool_lane_waits: counter('{request}', 'Requests that waited for a connection', ['lane']),
   pool_lane_acquire_timeouts: counter('{request}', 'Requests that gave up waiting', ['lane']),
-  pool_lane_recycled: counter('{connection}', 'Connections closed for age', ['lane']),
+  pool_lane_recycled: counter(
+    '{connection}',
+    'Connections recycled for age: idle ones closed at once, busy ones when their request is done',
+    ['lane'],
+  ),
   pool_lane_max_wait: highest(
     'ms',
     'Longest wait for a connection in each lane, highest among live job processes',
