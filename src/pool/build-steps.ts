@@ -4,6 +4,8 @@
  * service is left to the health monitor.
  */
 import pTimeout from 'p-timeout';
+import type { Logger } from '../lib/logger.js';
+import { describeError } from '../lib/redact.js';
 import type { HealthMonitor } from './health-monitor.js';
 import type { PooledStore } from './pooled-store.js';
 import type { ServiceRegistry } from './service-registry.js';
@@ -96,4 +98,28 @@ export async function runBuildSteps(
     }),
   );
   return timings;
+}
+
+/**
+ * Runs the plan's warm-up steps side by side; a failed step is recorded as its health and
+ * logged (as a warning, secrets scrubbed).
+ *
+ * @param plan - what to warm up
+ * @param log - where to log, and the secrets to scrub from errors
+ * @returns each step's time, in whole milliseconds
+ */
+export function warmUp(
+  plan: WarmUpPlan,
+  log: { logger: Logger; secrets: readonly string[] },
+): Promise<Record<string, number>> {
+  return runBuildSteps(warmUpSteps(plan), {
+    timeoutMs: plan.timeoutMs,
+    onFailure: (step, error) => {
+      plan.health.record(step, error);
+      log.logger.warn(
+        { service: step, error: describeError(error, log.secrets) },
+        'pool step failed; continuing',
+      );
+    },
+  });
 }

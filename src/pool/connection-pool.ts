@@ -1,7 +1,8 @@
 /**
- * One per job process: a keep-alive dispatcher shared by every service registered with it (the
- * OpenAI client, supabase-js), with the accounting, health and cleanup an operator needs. Built
- * in parallel, in `prewarm`. This class is the lifecycle; the parts it composes do the work.
+ * One per job process: keep-alive dispatchers in two lanes (voice, background) shared by every
+ * service registered with it (the OpenAI client, supabase-js), with the accounting, health and
+ * cleanup an operator needs. Built in `prewarm`. This class is the lifecycle; the parts it
+ * composes (pool-parts.ts) do the work, build-steps.ts warms them up, pool-teardown.ts ends them.
  */
 import { log } from '@livekit/agents';
 import type { SupabaseClient } from '@supabase/supabase-js';
@@ -9,8 +10,7 @@ import type OpenAI from 'openai';
 import type { Config } from '../config/config.js';
 import { secretsOf } from '../config/secrets.js';
 import type { Logger } from '../lib/logger.js';
-import { describeError } from '../lib/redact.js';
-import { runBuildSteps, warmUpSteps } from './build-steps.js';
+import { warmUp } from './build-steps.js';
 import { collectStats } from './collect-stats.js';
 import type { DispatcherSettings } from './dispatcher.js';
 import type { HealthCheck, ServiceHealth } from './health-monitor.js';
@@ -20,6 +20,7 @@ import type { PrunableCache, StatsSource } from './pool-components.js';
 import { type PoolParts, assembleParts } from './pool-parts.js';
 import type { PoolService } from './pool-service.js';
 import type { CleanupReport, LaneName, PoolStats } from './pool-stats.js';
+import { cleanUpParts, closeParts } from './pool-teardown.js';
 import type { PooledStore } from './pooled-store.js';
 import { supabaseService } from './supabase-service.js';
 
@@ -68,7 +69,8 @@ export class ConnectionPool {
     this.#parts = assembleParts(config, choices, {
       closed: () => this.closed,
       persistentFailure: (service, failures) => this.#rebuild(service, failures),
-      healthChanged: (service, health) => this.#logHealth(service, health),
+      healthChanged: (service, { status, lastError: error }) =>
+        this.#logger.info({ service, status, error }, 'service health changed'),
     });
   }
 
@@ -90,23 +92,14 @@ export class ConnectionPool {
     const started = performance.now();
     const pool = new ConnectionPool(config, options);
     const { services, health, keepWarm } = pool.#parts;
-    const steps = warmUpSteps({
+    const plan = {
       services,
       health,
       warmUp: options.warmUp ?? true,
       timeoutMs: config.pool.initTimeoutMs,
       memoryStore: options.memoryStore && (() => (pool.#memoryStore = options.memoryStore!(pool))),
-    });
-    const timings = await runBuildSteps(steps, {
-      timeoutMs: config.pool.initTimeoutMs,
-      onFailure: (step, error) => {
-        health.record(step, error);
-        pool.#logger.warn(
-          { service: step, error: describeError(error, pool.#secrets) },
-          'pool step failed; continuing',
-        );
-      },
-    });
+    };
+    const timings = await warmUp(plan, { logger: pool.#logger, secrets: pool.#secrets });
     Object.assign(pool.buildTimingsMs, timings, { total: Math.round(performance.now() - started) });
     health.start();
     keepWarm.start();
@@ -227,17 +220,7 @@ export class ConnectionPool {
    */
   async cleanup(): Promise<CleanupReport> {
     if (this.closed) throw new Error('connection pool is closed');
-    const { lanes, services, components } = this.#parts;
-    const retired = lanes.retire();
-    const registered = services.list();
-    for (const { metrics } of registered) metrics.resetErrorWindow();
-    const report: CleanupReport = {
-      at: new Date().toISOString(),
-      ...retired,
-      cachesPruned: components.pruneCaches(),
-      errorWindowsReset: registered.length,
-    };
-    this.#lastCleanup = report;
+    const report = (this.#lastCleanup = cleanUpParts(this.#parts));
     this.#logger.info(report, 'connection pool cleaned up');
     return report;
   }
@@ -250,38 +233,18 @@ export class ConnectionPool {
    * @returns settles when everything is closed; never rejects
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    this.#closing ??= closeParts(this.#parts, {
+      timeoutMs: this.#config.pool.closeTimeoutMs,
+      memoryStore: this.#memoryStore,
+      logger: this.#logger,
+      secrets: this.#secrets,
+    });
     return this.#closing;
-  }
-
-  async #close(): Promise<void> {
-    this.#parts.health.stop();
-    this.#parts.keepWarm.stop();
-    this.#parts.recycler.stop();
-    const outcome = await this.#parts.lanes.close(this.#config.pool.closeTimeoutMs);
-    if (outcome === 'destroyed-at-deadline')
-      this.#logger.warn('requests still running at pool close deadline; destroying connections');
-    await this.#memoryStore
-      ?.close()
-      .catch((error: unknown) =>
-        this.#logger.warn(
-          { error: describeError(error, this.#secrets) },
-          'memory store close failed',
-        ),
-      );
-    this.#parts.accounting.close();
   }
 
   /** A client that keeps failing is replaced; whoever reads it from the pool next gets the new one. */
   #rebuild(service: string, failures: number): void {
     if (this.closed || !this.#parts.services.rebuild(service)) return;
     this.#logger.warn({ service, failures }, 'rebuilt client after repeated failures');
-  }
-
-  #logHealth(service: string, health: ServiceHealth): void {
-    this.#logger.info(
-      { service, status: health.status, error: health.lastError },
-      'service health changed',
-    );
   }
 }
