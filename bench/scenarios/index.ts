@@ -7,6 +7,7 @@ import { greetingAudio } from './greeting-audio.js';
 import { greeting } from './greeting.js';
 import { idleGap } from './idle-gap.js';
 import { lateCall } from './late-call.js';
+import { metricsOverhead } from './metrics-overhead.js';
 import { overhead } from './overhead.js';
 import { parallelLlm } from './parallel-llm.js';
 import { poolBuild } from './pool-build.js';
@@ -34,4 +35,5 @@ export const scenarios: Scenario[] = [
   overhead,
   recallAtScale,
   voiceLane,
+  metricsOverhead,
 ];
