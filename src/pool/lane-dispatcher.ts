@@ -45,6 +45,7 @@ export interface LaneDispatcherOptions {
 
 type Target = 'base' | 'overflow';
 type Handler = Dispatcher.DispatchHandler;
+type Options = Dispatcher.DispatchOptions;
 interface Waiting {
   options: Dispatcher.DispatchOptions;
   handler: Handler;
@@ -180,12 +181,7 @@ export class LaneDispatcher {
     }
   }
 
-  #wait(
-    use: OriginUse,
-    options: Dispatcher.DispatchOptions,
-    handler: Handler,
-    signal?: AbortSignal,
-  ) {
+  #wait(use: OriginUse, options: Options, handler: Handler, signal?: AbortSignal): void {
     const { acquireTimeoutMs, counters, lane } = this.#options;
     const waiting: Waiting = { options, handler, since: performance.now() };
     counters.waited++;
