@@ -153,3 +153,32 @@ describe('forgetting', () => {
     expect(live.openCalls).toBe(0);
   });
 });
+
+describe('the token estimate', () => {
+  it('counts a fact as printed: escapes in, one token for each character outside ASCII', () => {
+    const fact = (value: string) => memory('note', value, 0);
+    // 30 CJK characters: 30 tokens at least (characters / 4 would say 8).
+    expect(
+      memoryTokens(fact('私の妹の結婚式は五月にリスボンで行われます。とても楽しみにしています')),
+    ).toBeGreaterThanOrEqual(30);
+    // 10 emoji: one token each at least (UTF-16 length / 4 would say 5).
+    expect(memoryTokens(fact('😀'.repeat(10)))).toBeGreaterThanOrEqual(10);
+    // 100 '<' print as 100 six-character escapes: 150 tokens at least (not 25).
+    expect(memoryTokens(fact('<'.repeat(100)))).toBeGreaterThanOrEqual(150);
+    // Plain English: about four characters a token, line included.
+    const plain = fact('Is allergic to peanuts');
+    expect(memoryTokens(plain)).toBe(
+      Math.ceil('- fact/note: "Is allergic to peanuts"\n'.length / 4),
+    );
+  });
+
+  it('a selection of CJK facts stays within its token budget as printed', () => {
+    const cjk = Array.from({ length: 40 }, (_, i) =>
+      memory(`note_${i}`, `旅行の計画について話しました。番号${i}の博物館に行きたいです`, i),
+    );
+    const chosen = selectMemories(cjk, '博物館', { maxTokens: 100 });
+    expect(chosen.length).toBeGreaterThan(0);
+    expect(chosen.reduce((sum, m) => sum + memoryTokens(m), 0)).toBeLessThanOrEqual(100);
+    expect(chosen.length).toBeLessThanOrEqual(3);
+  });
+});
