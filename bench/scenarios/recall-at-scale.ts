@@ -5,13 +5,16 @@
  * words than its fact: is the fact in the prompt, and in the selection's first five (Recall@5);
  * the prompt's memory size in tokens (characters / 4); the time the turn's selection adds.
  * Baseline: the window calls used before, the newest 50 facts (identity first) in the
- * instructions, the same for every turn.
+ * instructions, the same for every turn. Beyond the short questions: long turns (400 and 800
+ * characters), a turn on the word most facts share (`commonWord`, and one every fact shares),
+ * and a turn right after a fact was stored.
  */
 import { randomUUID } from 'node:crypto';
 import { memoriesForTurn } from '../../src/memory/memory-prompt.js';
 import { isPinned } from '../../src/memory/recall/pinned.js';
 import { memoryTokens } from '../../src/memory/recall/prompt-tokens.js';
 import { RecallIndex } from '../../src/memory/recall/recall-index.js';
+import { recallTerm } from '../../src/memory/recall/recall-terms.js';
 import { SELECTION_DEFAULTS, selectFromIndex } from '../../src/memory/recall/select-memories.js';
 import type { StoredMemory } from '../../src/store/memory-store.js';
 import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
@@ -149,6 +152,7 @@ export async function measureRecall({
   }
   const questions = history.probes.length;
   const added = summarize(latency);
+  const hard = measureHardTurns(index, loaded, history, turn);
   const oursTokens = startTokens + Math.max(...turnTokens);
   const baselineTokens = tokensOf(window);
   return {
@@ -171,6 +175,13 @@ export async function measureRecall({
         inPrompt: round(inPrompt / questions, 3),
         selectP50Ms: round(added.median, 3),
         selectP95Ms: round(added.p95, 3),
+        longTurn400P95Ms: round(hard.long400.p95, 3),
+        longTurn800P95Ms: round(hard.long800.p95, 3),
+        commonWordP50Ms: round(hard.common.median, 3),
+        commonWordP95Ms: round(hard.common.p95, 3),
+        everyFactWordP50Ms: round(hard.shared.median, 3),
+        everyFactWordP95Ms: round(hard.shared.p95, 3),
+        afterStoreP95Ms: round(hard.afterStore.p95, 3),
         loadMedianMs: round(summarize(loadMs).median, 1),
         loadKB: round(loadBytes / 1024, 1),
         openMedianMs: round(summarize(openMs).median, 1),
@@ -185,6 +196,80 @@ export async function measureRecall({
       oursTokens <= 2 * SELECTION_DEFAULTS.maxTokens &&
       inPrompt >= inWindow,
   };
+}
+
+/**
+ * The turns the short questions do not cover: long turns (400 and 800 characters, the question
+ * at their end), a turn whose word most facts share, and a turn right after a fact was stored.
+ */
+function measureHardTurns(
+  index: RecallIndex,
+  loaded: readonly StoredMemory[],
+  history: RecallHistory,
+  turn: (question: string) => unknown,
+) {
+  const questions = history.probes.map((p) => p.question);
+  const padded = (length: number, i: number) => {
+    let text = questions[i]!;
+    for (let j = i + 1; text.length < length; j++)
+      text = `${questions[j % questions.length]} ${text}`;
+    return text.slice(-length);
+  };
+  /** Times `work` over every question, after a warm-up round. */
+  const sample = (work: (i: number) => unknown, before?: (i: number) => void) => {
+    const ms: number[] = [];
+    for (let round = 0; round <= LATENCY_ROUNDS / 5; round++) {
+      for (let i = 0; i < questions.length; i++) {
+        before?.(i);
+        const began = performance.now();
+        work(i);
+        if (round > 0) ms.push(performance.now() - began);
+      }
+    }
+    return summarize(ms);
+  };
+  const common = commonestWord(loaded);
+  // The worst case: every fact shares the turn's word (a caller whose facts are all visits).
+  const at = new Date();
+  const shared = RecallIndex.of(
+    loaded.map((m, i) => ({ ...m, value: `Visited museum ${i} downtown`, updatedAt: at })),
+  );
+  let stored = 0;
+  return {
+    shared: sample(() => selectFromIndex(shared, 'Which museums have I been to?', options)),
+    long400: sample((i) => turn(padded(400, i))),
+    long800: sample((i) => turn(padded(800, i))),
+    common: sample(() => turn(`Tell me about the ${common}s again`)),
+    afterStore: sample(
+      (i) => turn(questions[i]!),
+      () => {
+        const now = new Date();
+        index.add([
+          {
+            category: 'fact',
+            key: `bench_stored_${stored++}`,
+            value: 'Mentioned a new plan for the weekend',
+            confidence: 0.9,
+            source: 'extraction',
+            createdAt: now,
+            updatedAt: now,
+          },
+        ]);
+      },
+    ),
+  };
+}
+
+/** The word (four letters or more, not a stop word) most facts' values share. */
+function commonestWord(memories: readonly StoredMemory[]): string {
+  const counts = new Map<string, number>();
+  for (const m of memories) {
+    const words = (m.value.toLowerCase().match(/[a-z]{4,}/g) ?? []).filter((w) => recallTerm(w));
+    for (const word of new Set(words)) {
+      counts.set(word, (counts.get(word) ?? 0) + 1);
+    }
+  }
+  return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'thing';
 }
 
 export const recallAtScale: Scenario = {

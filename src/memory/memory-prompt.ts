@@ -92,15 +92,14 @@ function spokenFact(memory: StoredMemory): string {
 /**
  * A spoken answer to "what did I tell you about …?" (the `searchMemories` tool): the facts found,
  * quoted as `memoriesForSpeech` quotes them.
- * @param found the facts found, most relevant first
- * @returns one sentence: at most `MAX_SPOKEN_MEMORIES` facts, the rest counted
+ * @param found the facts found, most relevant first (the search returns at most
+ *   `MAX_SPOKEN_MEMORIES`)
+ * @returns one sentence with the first `MAX_SPOKEN_MEMORIES` facts
  */
 export function foundMemoriesForSpeech(found: readonly StoredMemory[]): string {
   if (found.length === 0) return "I don't remember anything about that.";
   const spoken = found.slice(0, MAX_SPOKEN_MEMORIES).map(spokenFact);
-  const more = found.length - spoken.length;
-  const rest = more > 0 ? ` And ${more} more ${more === 1 ? 'thing' : 'things'}.` : '';
-  return `Here is what I remember about that: ${spoken.join('; ')}.${rest}`;
+  return `Here is what I remember about that: ${spoken.join('; ')}.`;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 import type { MemoryProcessor } from '../memory/processor/processor.js';
 import type { SaveNowOutcome } from '../memory/processor/save-now-outcome.js';
 import { RecallIndex } from '../memory/recall/recall-index.js';
-import { MEMORY_CATEGORIES, type MemoryStore } from '../store/memory-store.js';
+import { MEMORY_CATEGORIES, type MemoryStore, type StoredMemory } from '../store/memory-store.js';
 
 export interface MemoryToolsOptions {
   userId: string;
@@ -30,9 +30,9 @@ export interface MemoryToolsOptions {
    */
   timeoutMs?: number;
   /**
-   * The call's index of everything the caller has told (kept current during the call):
-   * `searchMemories` searches it without a round trip. Absent: it loads up to `loadCap` from the
-   * store and searches those.
+   * The call's index of what was loaded at its start (up to `MEMORY_LOAD_CAP`, kept current
+   * during the call): `searchMemories` searches it without a round trip. Absent: it loads up to
+   * `loadCap` from the store and searches those.
    */
   recall?: RecallIndex | undefined;
   /** Most memories `searchMemories` loads when it has no index. Default 5,000. */
@@ -85,6 +85,21 @@ function rememberAnswer(outcome: SaveNowOutcome | { status: 'slow' }, fact: stri
           : 'I could not save that: my memory would not accept it.',
       );
   }
+}
+
+/** Facts indexed per event-loop turn when `searchMemories` has no call index (as live-recall.ts). */
+const BUILD_SLICE = 100;
+
+/**
+ * A call without a live index (its memories did not load at the start): the full-text index is
+ * built a slice per event-loop turn (~70 ms for 5,000 facts in one go would stall the audio).
+ * @param memories what the store answered
+ * @returns the index, once built
+ */
+async function indexInSlices(memories: readonly StoredMemory[]): Promise<RecallIndex> {
+  const index = RecallIndex.of(memories);
+  while (index.buildSome(BUILD_SLICE)) await new Promise((resolve) => setImmediate(resolve));
+  return index;
 }
 
 /**
@@ -141,11 +156,11 @@ export function createMemoryTools({
 
   const searchMemories = llm.tool({
     description:
-      'Search everything the caller ever told you for what they ask about ("what did I tell you about my trip?"). Say the facts found; if none, say you do not remember that.',
+      'Search what you remember of the caller (everything they told you, up to their most recent several thousand facts) for what they ask about ("what did I tell you about my trip?"). Say the facts found; if none, say you do not remember that.',
     parameters: searchParameters,
     execute: async ({ query }) => {
       try {
-        const index = recall ?? RecallIndex.of(await inTime(store.load(userId, loadCap)));
+        const index = recall ?? (await indexInSlices(await inTime(store.load(userId, loadCap))));
         return foundMemoriesForSpeech(index.search(query, MAX_SPOKEN_MEMORIES));
       } catch {
         throw new llm.ToolError('My memory is not reachable right now, so I cannot look that up.');

@@ -10,7 +10,9 @@ import { RecallIndex } from './recall-index.js';
 export interface CallRecall {
   readonly index: RecallIndex;
   /**
-   * @param listener called after the caller forgot (the index has already dropped the facts)
+   * Registers a listener for the caller's forgets, for as long as the call is open.
+   * @param listener called after the caller forgot, with the keys forgotten (undefined:
+   *   everything); the index has already dropped the facts
    */
   onForgotten(listener: (keys: readonly string[] | undefined) => void): void;
   /** Stops the updates (at call end). */
@@ -28,6 +30,11 @@ interface OpenRecall {
   listeners: ((keys: readonly string[] | undefined) => void)[];
 }
 
+/**
+ * The process's open calls' indexes, by caller. The memory processor calls `stored` and
+ * `forgotten` (wired in memory-services.ts); each call opens its own with `open` and closes it
+ * at its end.
+ */
 export class LiveRecall {
   readonly #open = new Map<string, Set<OpenRecall>>();
 

@@ -14,8 +14,12 @@ export function isPinned(memory: Pick<MemoryInput, 'category' | 'source'>): bool
   return memory.category === 'identity' || memory.source === 'explicit';
 }
 
-/** Identity keys that say how to address the caller: "name", "preferred_name", "pronouns". */
-const ADDRESS_KEY = /name|address|pronoun|title|call/;
+/**
+ * Identity keys that say how to address the caller, whole keys only: "home_address", "job_title"
+ * or "callback_number" say nothing about it.
+ */
+const ADDRESS_KEY =
+  /^(?:name|(?:first|last|full|preferred|nick)_?name|pronouns?|title|honorific|form_of_address)$/;
 
 /**
  * Which pinned facts a full bound keeps first: how to address the caller, then what they asked

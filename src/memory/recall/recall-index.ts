@@ -26,8 +26,47 @@ interface IndexedFact {
 const newestFirst = (a: StoredMemory, b: StoredMemory) =>
   b.updatedAt.getTime() - a.updatedAt.getTime();
 
+/**
+ * What a turn searches no more of: the end of what the caller said (a long turn's last words are
+ * what it is about), a bounded number of words, and no fuzzy matching past a short question.
+ * Keeps a search of 5,000 facts within the turn's budget whatever the caller said.
+ */
+const TURN_TAIL_CHARS = 200;
+const MAX_TURN_TERMS = 24;
+const FUZZY_TURN_CHARS = 80;
+/**
+ * A word more facts share than this (a fifth of them, and at least 200) is left out of a turn's
+ * search: it tells no fact apart (BM25 weighs it near zero) and scoring thousands of facts for it
+ * would pass the turn's budget. A turn made only of such words gets the newest facts.
+ */
+const COMMON_SHARE = 5;
+const MIN_COMMON_FACTS = 200;
+
+/** The search library's own word splitter, used to count which facts hold which words. */
+const tokenize = MiniSearch.getDefault('tokenize') as (text: string) => string[];
+
+/**
+ * @param memory a fact
+ * @returns the stems its key and value hold, each once
+ */
+function stemsOf(memory: Pick<StoredMemory, 'key' | 'value'>): Set<string> {
+  const stems = new Set<string>();
+  for (const word of [...tokenize(memory.key), ...tokenize(memory.value)]) {
+    const stem = recallTerm(word);
+    if (stem) stems.add(stem);
+  }
+  return stems;
+}
+
+/**
+ * One caller's memories: a map by (category, key), the pinned ones apart, a newest-first list
+ * kept in order as facts arrive, and the full-text index built in slices. Synchronous and local:
+ * a call keeps one for its whole length (see `LiveRecall`).
+ */
 export class RecallIndex {
   readonly #memories = new Map<string, StoredMemory>();
+  /** The pinned memories (identity, asked to remember), by id: a turn never filters them all. */
+  readonly #pinned = new Map<string, StoredMemory>();
   readonly #search = new MiniSearch<IndexedFact>({
     fields: ['key', 'value'],
     processTerm: recallTerm,
@@ -40,10 +79,12 @@ export class RecallIndex {
       weights: { prefix: 0.5, fuzzy: 0.3 },
     },
   });
-  /** Newest first; rebuilt on the first read after a change. */
+  /** Newest first; a fact stored during the call goes to its head; rebuilt only when unknown. */
   #byRecency: StoredMemory[] | undefined;
   /** Ids in the full-text index; the others in `#pending` are still to be added. */
   readonly #indexed = new Set<string>();
+  /** How many indexed facts hold each stem. */
+  readonly #factsWith = new Map<string, number>();
   #pending: string[] = [];
   #cursor = 0;
 
@@ -70,14 +111,31 @@ export class RecallIndex {
   add(memories: readonly StoredMemory[]): void {
     for (const memory of memories) {
       const id = idOf(memory);
+      const replaced = this.#memories.get(id);
       this.#memories.set(id, memory);
+      if (isPinned(memory)) this.#pinned.set(id, memory);
+      else this.#pinned.delete(id);
       if (this.#indexed.has(id)) {
         this.#search.discard(id);
         this.#indexed.delete(id);
+        this.#count(replaced!, -1);
       }
       this.#pending.push(id);
+      this.#addByRecency(memory, replaced);
     }
-    this.#byRecency = undefined;
+  }
+
+  /** A new fact is the newest (stored now): it goes to the list's head, no sort. */
+  #addByRecency(memory: StoredMemory, replaced: StoredMemory | undefined): void {
+    const list = this.#byRecency;
+    if (!list) return;
+    if (replaced) {
+      const at = list.indexOf(replaced);
+      if (at >= 0) list.splice(at, 1);
+    }
+    const head = list[0];
+    if (!head || memory.updatedAt.getTime() >= head.updatedAt.getTime()) list.unshift(memory);
+    else this.#byRecency = undefined; // an older fact (a load): sorted on the next read
   }
 
   /** Whether facts wait to enter the full-text index. */
@@ -98,6 +156,7 @@ export class RecallIndex {
       // Forgotten since, or already indexed (added twice while waiting).
       if (!memory || this.#indexed.has(id)) continue;
       this.#search.add({ id, key: memory.key, value: memory.value });
+      this.#count(memory, 1);
       this.#indexed.add(id);
     }
     if (!this.building) {
@@ -105,6 +164,28 @@ export class RecallIndex {
       this.#cursor = 0;
     }
     return this.building;
+  }
+
+  #count(memory: StoredMemory, delta: 1 | -1): void {
+    for (const stem of stemsOf(memory)) {
+      const n = (this.#factsWith.get(stem) ?? 0) + delta;
+      if (n > 0) this.#factsWith.set(stem, n);
+      else this.#factsWith.delete(stem);
+    }
+  }
+
+  /**
+   * @param text what the caller said
+   * @returns the words searched: the turn's last ones, without those too many facts share
+   */
+  #queryOf(text: string): string {
+    const common = Math.max(MIN_COMMON_FACTS, this.#indexed.size / COMMON_SHARE);
+    return turnWords(text)
+      .filter((word) => {
+        const stem = recallTerm(word);
+        return stem !== null && (this.#factsWith.get(stem) ?? 0) <= common;
+      })
+      .join(' ');
   }
 
   /**
@@ -117,7 +198,9 @@ export class RecallIndex {
     const before = this.#memories.size;
     if (!keys || keys.length === 0) {
       this.#memories.clear();
+      this.#pinned.clear();
       this.#search.removeAll();
+      this.#factsWith.clear();
       this.#indexed.clear();
       this.#pending = [];
       this.#cursor = 0;
@@ -126,19 +209,30 @@ export class RecallIndex {
       for (const [id, memory] of this.#memories) {
         if (!forgotten.has(memory.key)) continue;
         this.#memories.delete(id);
-        if (this.#indexed.delete(id)) this.#search.discard(id);
+        this.#pinned.delete(id);
+        if (this.#indexed.delete(id)) {
+          this.#search.discard(id);
+          this.#count(memory, -1);
+        }
       }
     }
-    this.#byRecency = undefined;
+    const held = (m: StoredMemory) => this.#memories.get(idOf(m)) === m;
+    this.#byRecency = this.#byRecency?.filter(held);
     return before - this.#memories.size;
   }
 
-  /** @returns whether a memory with this category and key is held */
+  /**
+   * @param memory a category and key
+   * @returns whether a memory with this category and key is held
+   */
   has(memory: Pick<MemoryInput, 'category' | 'key'>): boolean {
     return this.#memories.has(idOf(memory));
   }
 
-  /** @returns whether this very memory is still held (not forgotten, not superseded) */
+  /**
+   * @param memory a memory this index returned
+   * @returns whether this very memory is still held (not forgotten, not superseded)
+   */
   holds(memory: StoredMemory): boolean {
     return this.#memories.get(idOf(memory)) === memory;
   }
@@ -151,7 +245,7 @@ export class RecallIndex {
 
   /** @returns the pinned memories held (identity, asked to remember), newest first */
   pinned(): StoredMemory[] {
-    return this.newest().filter(isPinned);
+    return [...this.#pinned.values()].sort(newestFirst);
   }
 
   /**
@@ -164,16 +258,33 @@ export class RecallIndex {
   search(text: string, limit: number, skip?: (memory: StoredMemory) => boolean): StoredMemory[] {
     if (limit <= 0 || text.trim() === '') return [];
     this.buildSome(Infinity);
-    const ranked = this.#search
-      .search(text)
-      .map((hit) => ({ memory: this.#memories.get(hit.id as string), score: hit.score }))
-      .filter((hit): hit is { memory: StoredMemory; score: number } => hit.memory !== undefined)
-      .sort((a, b) => b.score - a.score || newestFirst(a.memory, b.memory));
-    const found: StoredMemory[] = [];
-    for (const { memory } of ranked) {
-      if (found.length >= limit) break;
-      if (!skip?.(memory)) found.push(memory);
+    const query = this.#queryOf(text);
+    if (query === '') return [];
+    const options = text.length > FUZZY_TURN_CHARS ? { fuzzy: false as const } : {};
+    // Hits come most relevant first: only the first `limit` wanted ones (and any tied with the
+    // last of them) are looked at and put in order, not every fact a common word matches.
+    const taken: { memory: StoredMemory; score: number }[] = [];
+    for (const hit of this.#search.search(query, options)) {
+      const last = taken[limit - 1];
+      if (last && hit.score < last.score) break;
+      const memory = this.#memories.get(hit.id as string);
+      if (memory && !skip?.(memory)) taken.push({ memory, score: hit.score });
     }
-    return found;
+    taken.sort((a, b) => b.score - a.score || newestFirst(a.memory, b.memory));
+    return taken.slice(0, limit).map((hit) => hit.memory);
   }
+}
+
+/**
+ * @param text what the caller said
+ * @returns the words searched: from its last `TURN_TAIL_CHARS` characters (whole words), at most
+ *   `MAX_TURN_TERMS` of them
+ */
+function turnWords(text: string): string[] {
+  const trimmed = text.trim();
+  const tail = trimmed.length > TURN_TAIL_CHARS ? trimmed.slice(-TURN_TAIL_CHARS) : trimmed;
+  const words = tokenize(tail).filter((word) => word !== '');
+  // A word cut at the start of the tail is dropped; then the last words, up to the cap.
+  if (tail !== trimmed) words.shift();
+  return words.slice(-MAX_TURN_TERMS);
 }

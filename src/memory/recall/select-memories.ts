@@ -9,6 +9,7 @@ import { boundedPinned } from './pinned.js';
 import { memoryTokens } from './prompt-tokens.js';
 import { RecallIndex } from './recall-index.js';
 
+/** The bounds of one turn's selection; each absent one keeps its production default. */
 export interface SelectMemoriesOptions {
   /**
    * Facts besides the pinned ones: the most relevant to the turn, then the newest. `0`: pinned
@@ -17,12 +18,13 @@ export interface SelectMemoriesOptions {
    */
   topK?: number;
   /**
-   * Most pinned facts (identity first, then the newest). `0`: none.
+   * Most pinned facts, kept in this order: how to address the caller, then what they asked to
+   * remember, then other identity facts, newest first within each. `0`: none.
    * @default 20
    */
   maxPinned?: number;
   /**
-   * Most estimated tokens the pinned facts take (characters / 4). `0`: none.
+   * Most estimated tokens the pinned facts take (as printed: see prompt-tokens.ts). `0`: none.
    * @default 600
    */
   maxPinnedTokens?: number;
@@ -84,7 +86,8 @@ export function selectFromIndex(
 
 /**
  * The selection as a plain function, for evaluating it on its own. It builds an index on each
- * call (about 20 ms at 5,000 facts); a call keeps one `RecallIndex` and uses `selectFromIndex`.
+ * call (about 75 ms at 5,000 facts: bench recall-at-scale, `backgroundBuildMs`); a call keeps
+ * one `RecallIndex` and uses `selectFromIndex`.
  * @param memories a caller's memories, in any order
  * @param turnText what the caller just said
  * @param options bounds; an absent one keeps its default

@@ -108,7 +108,9 @@ describe('forgetting', () => {
   });
 
   it('while the index is still being built: a search builds the rest, a forgotten fact never enters it', () => {
-    const index = RecallIndex.of([...others(1_000), ALLERGY, NAME]);
+    // Each visit has a word of its own ("exhibit5x"): a word all 1,000 share is not searched.
+    const visits = others(1_000, (i) => `Visited museum exhibit${i}x downtown`);
+    const index = RecallIndex.of([...visits, ALLERGY, NAME]);
     expect(index.building).toBe(true);
     index.buildSome(10);
     index.remove(['allergy']);
@@ -121,9 +123,12 @@ describe('forgetting', () => {
     expect(index.search('aquarium', 5)).toEqual([updated]);
     expect(index.search('planetarium', 5)).toEqual([waiting]);
     // The superseded values are gone from the full-text index: only the new ones answer.
-    const found = index.search('museum', 2_000).map((m) => m.value);
-    expect(found).toHaveLength(998);
-    expect(found).not.toContain('Visited museum number 5 downtown');
+    const keysFor = (word: string) => index.search(word, 50).map((m) => m.key);
+    expect(keysFor('exhibit5x')).not.toContain('visit_5');
+    expect(keysFor('exhibit999x')).not.toContain('visit_999');
+    expect(keysFor('exhibit6x')[0]).toBe('visit_6');
+    // A word (nearly) every fact shares tells none apart: not searched, the newest come instead.
+    expect(index.search('museum', 2_000)).toEqual([]);
   });
 
   it('live calls: a stored fact joins every open call of the caller; a forget removes it from all', () => {
@@ -180,5 +185,34 @@ describe('the token estimate', () => {
     expect(chosen.length).toBeGreaterThan(0);
     expect(chosen.reduce((sum, m) => sum + memoryTokens(m), 0)).toBeLessThanOrEqual(100);
     expect(chosen.length).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('the index as facts arrive', () => {
+  it('a stored fact is the newest at once; a superseded or forgotten pinned fact leaves the pins', () => {
+    const index = RecallIndex.of([NAME, ALLERGY, ...others(20)]);
+    expect(index.newest()[0]!.key).toBe('visit_0');
+    const now = new Date(START + 60_000);
+    const tea = { ...memory('tea', 'Loves jasmine tea', 0), createdAt: now, updatedAt: now };
+    index.add([tea]);
+    expect(index.newest()[0]).toBe(tea);
+    expect(index.newest()).toHaveLength(23);
+    // What they asked to remember, superseded by an extracted value: one entry, no longer pinned.
+    const pins = RecallIndex.of([NAME, ASKED]);
+    pins.add([{ ...ASKED, value: 'The gate code is 9000', source: 'extraction', updatedAt: now }]);
+    expect(pins.pinned()).toEqual([NAME]);
+    expect(pins.newest().map((m) => m.value)).toEqual(['The gate code is 9000', 'Name is Maya']);
+    index.remove(['name']);
+    expect(index.pinned()).toEqual([]);
+    expect(index.newest().some((m) => m.key === 'name')).toBe(false);
+  });
+
+  it('a long turn is searched by its end: its last words, not what it began with', () => {
+    const index = RecallIndex.of([ALLERGY, ...others(200)]);
+    const filler = 'well, you know how it goes sometimes, '.repeat(8);
+    const turn = `I have to be careful with peanuts, ${filler} so which museum did I visit?`;
+    const found = index.search(turn, 5).map((m) => m.key);
+    expect(found).toHaveLength(5);
+    expect(found.every((key) => key.startsWith('visit_'))).toBe(true);
   });
 });
