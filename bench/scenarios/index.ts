@@ -8,6 +8,7 @@ import { greeting } from './greeting.js';
 import { idleGap } from './idle-gap.js';
 import { lateCall } from './late-call.js';
 import { metricsOverhead } from './metrics-overhead.js';
+import { metricsScrape } from './metrics-scrape.js';
 import { overhead } from './overhead.js';
 import { parallelLlm } from './parallel-llm.js';
 import { poolBuild } from './pool-build.js';
@@ -36,4 +37,5 @@ export const scenarios: Scenario[] = [
   recallAtScale,
   voiceLane,
   metricsOverhead,
+  metricsScrape,
 ];

@@ -78,7 +78,7 @@ describe('the worker exports its figures', () => {
   let killedPid: number;
   let survivingJob: string;
 
-  it('follows two jobs (four live job processes) and answers in under 50 ms', async () => {
+  it('follows two jobs (four live job processes)', async () => {
     const requestsBefore = valueOf(rig.scrapes.at(-1)!, `${P}pool_requests_total`);
     const jobs = await Promise.all(
       ['room-a', 'room-b'].map((roomName) =>
@@ -101,15 +101,7 @@ describe('the worker exports its figures', () => {
     expect(valueOf(samples, `${P}worker_jobs_total`)).toBe(2);
     // The replacements' warm-up requests moved the request total.
     expect(valueOf(samples, `${P}pool_requests_total`)).toBeGreaterThan(requestsBefore);
-
-    const timings: number[] = [];
-    for (let i = 0; i < 20; i++) timings.push((await rig.get('/metrics')).ms);
-    timings.sort((a, b) => a - b);
-    console.info(
-      `[e2e] /metrics with 4 live job processes: median ${timings[10]!.toFixed(1)} ms, ` +
-        `max ${timings.at(-1)!.toFixed(1)} ms (20 scrapes)`,
-    );
-    expect(timings[10]).toBeLessThan(50);
+    // How long a scrape takes is measured in `npm run bench` (metrics-scrape), not asserted here.
   }, 45_000);
 
   it('keeps the totals of a SIGKILLed job process and counts it as lost', async () => {
