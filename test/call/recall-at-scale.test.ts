@@ -6,13 +6,13 @@
  * comes back; a fact stored during the call joins; `searchMemories` finds an old fact.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { MemoryInput } from '../../src/store/memory-store.js';
 import { type TextCall, textCall, toolOutputs } from '../reliability/support/text-call.js';
 import {
   type MemoryFixture,
   type ProcessUnderTest,
   startMemoryFixture,
 } from '../support/memory-fixture.js';
+import { extractedMemory } from '../support/memory-items.js';
 import {
   type ChatHandler,
   type ChatRequestBody,
@@ -32,26 +32,18 @@ beforeEach(async () => {
 afterEach(() => fx.openai.onChat());
 afterAll(async () => fx?.stop());
 
-const item = (category: MemoryInput['category'], key: string, value: string): MemoryInput => ({
-  category,
-  key,
-  value,
-  confidence: 0.9,
-  source: 'extraction',
-});
-
 /** The caller's name, then two facts, then 300 newer ones about other things. */
 async function seed(userId: string): Promise<void> {
   const heardAt = new Date();
   const first = [
-    item('identity', 'name', 'Name is Nora'),
-    item('preference', 'allergy', 'Is allergic to peanuts'),
-    item('fact', 'trip_lisbon', 'Going to Lisbon in May with her sister'),
+    extractedMemory('identity', 'name', 'Name is Nora'),
+    extractedMemory('preference', 'allergy', 'Is allergic to peanuts'),
+    extractedMemory('fact', 'trip_lisbon', 'Going to Lisbon in May with her sister'),
   ];
   await p.store.save(userId, first, `first-${userId}`, heardAt);
   for (let b = 0; b < 6; b++) {
     const batch = Array.from({ length: 50 }, (_, i) =>
-      item('fact', `visit_${b}_${i}`, `Visited museum ${b * 50 + i} downtown`),
+      extractedMemory('fact', `visit_${b}_${i}`, `Visited museum ${b * 50 + i} downtown`),
     );
     await p.store.save(userId, batch, `newer-${b}-${userId}`, heardAt);
   }

@@ -8,7 +8,6 @@
 import { voice } from '@livekit/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LiveCall, runCall } from '../../src/call/run-call.js';
-import type { MemoryInput } from '../../src/store/memory-store.js';
 import { PushAudioInput, SpeechCapture, silence } from '../support/audio-io.js';
 import { eventually } from '../support/eventually.js';
 import { type InferenceProcess, startInferenceProcess } from '../support/inference-process.js';
@@ -17,6 +16,7 @@ import {
   type ProcessUnderTest,
   startMemoryFixture,
 } from '../support/memory-fixture.js';
+import { extractedMemory } from '../support/memory-items.js';
 import { type ChatRequestBody, textOf } from '../support/openai-chat-responder.js';
 import { SPEECH_SAMPLE_RATE } from '../support/openai-media.js';
 import { speak } from '../support/spoken-audio.js';
@@ -41,14 +41,6 @@ afterAll(async () => {
   await fx?.stop();
 });
 
-const item = (category: MemoryInput['category'], key: string, value: string): MemoryInput => ({
-  category,
-  key,
-  value,
-  confidence: 0.9,
-  source: 'extraction',
-});
-
 /** The session's requests (extraction and greetings offer no tools). */
 const sessionRequests = () =>
   fx.openai.requests
@@ -63,15 +55,15 @@ describe('a spoken turn about an old fact', () => {
     await p.store.save(
       user,
       [
-        item('identity', 'name', 'Name is Pia'),
-        item('preference', 'allergy', 'Is allergic to peanuts'),
+        extractedMemory('identity', 'name', 'Name is Pia'),
+        extractedMemory('preference', 'allergy', 'Is allergic to peanuts'),
       ],
       `first-${user}`,
       heardAt,
     );
     // 300 newer facts: the allergy is far outside the instructions' newest few.
     const newer = Array.from({ length: 300 }, (_, i) =>
-      item('fact', `visit_${i}`, `Visited museum ${i} downtown`),
+      extractedMemory('fact', `visit_${i}`, `Visited museum ${i} downtown`),
     );
     await p.store.save(user, newer, `newer-${user}`, heardAt);
 

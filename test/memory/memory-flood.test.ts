@@ -6,9 +6,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ITEMS_PER_TURN } from '../../src/memory/extraction/answer-bounds.js';
-import type { MemoryInput } from '../../src/store/memory-store.js';
 import { instructionsOf, textCall, toolOutputs } from '../reliability/support/text-call.js';
 import { type MemoryFixture, startMemoryFixture } from '../support/memory-fixture.js';
+import { extractedMemory } from '../support/memory-items.js';
 import {
   type ChatHandler,
   type ChatRequestBody,
@@ -123,20 +123,18 @@ describe('an extraction answer with 1,000 items', () => {
   it('however many newer facts are stored, the name comes first in the instructions and the recall', async () => {
     const p = await fx.process();
     const user = fx.user('gus');
-    const item = (category: MemoryInput['category'], key: string, value: string): MemoryInput => ({
-      category,
-      key,
-      value,
-      confidence: 0.9,
-      source: 'extraction',
-    });
     try {
       const heardAt = new Date();
-      await p.store.save(user, [item('identity', 'name', 'Name is Gus')], `name-${user}`, heardAt);
+      await p.store.save(
+        user,
+        [extractedMemory('identity', 'name', 'Name is Gus')],
+        `name-${user}`,
+        heardAt,
+      );
       // 150 newer facts, in batches as the processor writes them.
       for (let b = 0; b < 10; b++) {
         const batch = Array.from({ length: 15 }, (_, i) =>
-          item('fact', `newer_${b}_${i}`, `Newer fact ${b}.${i}`),
+          extractedMemory('fact', `newer_${b}_${i}`, `Newer fact ${b}.${i}`),
         );
         await p.store.save(user, batch, `newer-${b}-${user}`, heardAt);
       }

@@ -1,12 +1,15 @@
 /** What the main worker process does for the store before it forks any job process. */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSupabaseClient } from '../../src/pool/supabase-service.js';
 import { MIGRATIONS_DIR } from '../../src/store/migrations.js';
 import { PostgresMemoryStore } from '../../src/store/postgres-store.js';
 import { prepareMemoryStore } from '../../src/store/prepare-store.js';
+import { SupabaseMemoryStore } from '../../src/store/supabase-store.js';
 import { captureLogs } from '../memory/support/log-capture.js';
 import { testConfig } from '../support/config.js';
 import { eventually } from '../support/eventually.js';
@@ -24,6 +27,63 @@ afterAll(async () => {
   await supabase?.stop();
   await postgres?.stop();
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/**
+ * A Supabase project upgraded without pushing migration 20261201000300 (no `list_memories`): the
+ * worker's start says which migration to push, once, and calls keep their memory meanwhile
+ * (loaded with `load_memories`). First in this file: the tests below take the schema away.
+ */
+describe.skipIf(!POSTGREST_BINARY)('a Supabase schema without list_memories', () => {
+  it('the start names the migration to push; calls still load their memories', async () => {
+    const { logger, lines: logged } = captureLogs();
+    const config = testConfig({
+      SUPABASE_URL: supabase!.url,
+      SUPABASE_SERVICE_ROLE_KEY: supabase!.serviceRoleKey,
+    });
+    const store = new SupabaseMemoryStore(
+      createSupabaseClient({ url: supabase!.url, serviceRoleKey: supabase!.serviceRoleKey }),
+    );
+    const user = `upgrade-${randomUUID()}`;
+    await store.save(
+      user,
+      [
+        {
+          category: 'identity',
+          key: 'name',
+          value: 'Name is Nora',
+          confidence: 1,
+          source: 'explicit',
+        },
+      ],
+      randomUUID(),
+      new Date(),
+    );
+    await prepareMemoryStore(config, logger, {});
+    expect(logged.filter((l) => l.level === 'error')).toEqual([]);
+
+    await postgres.query(
+      `alter function public.list_memories(text, integer) rename to list_memories_hidden;
+       notify pgrst, 'reload schema';`,
+      supabase!.databaseUrl,
+    );
+    try {
+      await eventually(async () => {
+        logged.length = 0;
+        await prepareMemoryStore(config, logger, {});
+        expect(logged.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([
+          expect.stringContaining('push supabase/migrations/20261201000300_memory_load_cap.sql'),
+        ]);
+      });
+      expect((await store.load(user, 5_000)).map((m) => m.value)).toEqual(['Name is Nora']);
+    } finally {
+      await postgres.query(
+        `alter function public.list_memories_hidden(text, integer) rename to list_memories;
+         notify pgrst, 'reload schema';`,
+        supabase!.databaseUrl,
+      );
+    }
+  }, 30_000);
 });
 
 describe('preparing the memory store in the main process', () => {
