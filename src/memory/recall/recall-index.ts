@@ -12,6 +12,7 @@ import MiniSearch from 'minisearch';
 import type { MemoryInput, StoredMemory } from '../../store/memory-store.js';
 import { isPinned } from './pinned.js';
 import { recallTerm } from './recall-terms.js';
+import { StemCounts, searchOptionsFor } from './turn-query.js';
 
 /** A memory's identity in the store: one current value per (category, key). */
 const idOf = (memory: Pick<MemoryInput, 'category' | 'key'>) => `${memory.category}/${memory.key}`;
@@ -25,38 +26,6 @@ interface IndexedFact {
 /** Newest first; equal times keep their order (a stable sort). */
 const newestFirst = (a: StoredMemory, b: StoredMemory) =>
   b.updatedAt.getTime() - a.updatedAt.getTime();
-
-/**
- * What a turn searches no more of: the end of what the caller said (a long turn's last words are
- * what it is about), a bounded number of words, and no fuzzy matching past a short question.
- * Keeps a search of 5,000 facts within the turn's budget whatever the caller said.
- */
-const TURN_TAIL_CHARS = 200;
-const MAX_TURN_TERMS = 24;
-const FUZZY_TURN_CHARS = 80;
-/**
- * A word more facts share than this (a fifth of them, and at least 200) is left out of a turn's
- * search: it tells no fact apart (BM25 weighs it near zero) and scoring thousands of facts for it
- * would pass the turn's budget. A turn made only of such words gets the newest facts.
- */
-const COMMON_SHARE = 5;
-const MIN_COMMON_FACTS = 200;
-
-/** The search library's own word splitter, used to count which facts hold which words. */
-const tokenize = MiniSearch.getDefault('tokenize') as (text: string) => string[];
-
-/**
- * @param memory a fact
- * @returns the stems its key and value hold, each once
- */
-function stemsOf(memory: Pick<StoredMemory, 'key' | 'value'>): Set<string> {
-  const stems = new Set<string>();
-  for (const word of [...tokenize(memory.key), ...tokenize(memory.value)]) {
-    const stem = recallTerm(word);
-    if (stem) stems.add(stem);
-  }
-  return stems;
-}
 
 /**
  * One caller's memories: a map by (category, key), the pinned ones apart, a newest-first list
@@ -84,7 +53,7 @@ export class RecallIndex {
   /** Ids in the full-text index; the others in `#pending` are still to be added. */
   readonly #indexed = new Set<string>();
   /** How many indexed facts hold each stem. */
-  readonly #factsWith = new Map<string, number>();
+  readonly #stems = new StemCounts();
   #pending: string[] = [];
   #cursor = 0;
 
@@ -118,7 +87,7 @@ export class RecallIndex {
       if (this.#indexed.has(id)) {
         this.#search.discard(id);
         this.#indexed.delete(id);
-        this.#count(replaced!, -1);
+        this.#stems.count(replaced!, -1);
       }
       this.#pending.push(id);
       this.#addByRecency(memory, replaced);
@@ -156,7 +125,7 @@ export class RecallIndex {
       // Forgotten since, or already indexed (added twice while waiting).
       if (!memory || this.#indexed.has(id)) continue;
       this.#search.add({ id, key: memory.key, value: memory.value });
-      this.#count(memory, 1);
+      this.#stems.count(memory, 1);
       this.#indexed.add(id);
     }
     if (!this.building) {
@@ -164,28 +133,6 @@ export class RecallIndex {
       this.#cursor = 0;
     }
     return this.building;
-  }
-
-  #count(memory: StoredMemory, delta: 1 | -1): void {
-    for (const stem of stemsOf(memory)) {
-      const n = (this.#factsWith.get(stem) ?? 0) + delta;
-      if (n > 0) this.#factsWith.set(stem, n);
-      else this.#factsWith.delete(stem);
-    }
-  }
-
-  /**
-   * @param text what the caller said
-   * @returns the words searched: the turn's last ones, without those too many facts share
-   */
-  #queryOf(text: string): string {
-    const common = Math.max(MIN_COMMON_FACTS, this.#indexed.size / COMMON_SHARE);
-    return turnWords(text)
-      .filter((word) => {
-        const stem = recallTerm(word);
-        return stem !== null && (this.#factsWith.get(stem) ?? 0) <= common;
-      })
-      .join(' ');
   }
 
   /**
@@ -200,7 +147,7 @@ export class RecallIndex {
       this.#memories.clear();
       this.#pinned.clear();
       this.#search.removeAll();
-      this.#factsWith.clear();
+      this.#stems.clear();
       this.#indexed.clear();
       this.#pending = [];
       this.#cursor = 0;
@@ -212,7 +159,7 @@ export class RecallIndex {
         this.#pinned.delete(id);
         if (this.#indexed.delete(id)) {
           this.#search.discard(id);
-          this.#count(memory, -1);
+          this.#stems.count(memory, -1);
         }
       }
     }
@@ -258,9 +205,9 @@ export class RecallIndex {
   search(text: string, limit: number, skip?: (memory: StoredMemory) => boolean): StoredMemory[] {
     if (limit <= 0 || text.trim() === '') return [];
     this.buildSome(Infinity);
-    const query = this.#queryOf(text);
+    const query = this.#stems.queryOf(text, this.#indexed.size);
     if (query === '') return [];
-    const options = text.length > FUZZY_TURN_CHARS ? { fuzzy: false as const } : {};
+    const options = searchOptionsFor(text);
     // Hits come most relevant first: only the first `limit` wanted ones (and any tied with the
     // last of them) are looked at and put in order, not every fact a common word matches.
     const taken: { memory: StoredMemory; score: number }[] = [];
@@ -273,18 +220,4 @@ export class RecallIndex {
     taken.sort((a, b) => b.score - a.score || newestFirst(a.memory, b.memory));
     return taken.slice(0, limit).map((hit) => hit.memory);
   }
-}
-
-/**
- * @param text what the caller said
- * @returns the words searched: from its last `TURN_TAIL_CHARS` characters (whole words), at most
- *   `MAX_TURN_TERMS` of them
- */
-function turnWords(text: string): string[] {
-  const trimmed = text.trim();
-  const tail = trimmed.length > TURN_TAIL_CHARS ? trimmed.slice(-TURN_TAIL_CHARS) : trimmed;
-  const words = tokenize(tail).filter((word) => word !== '');
-  // A word cut at the start of the tail is dropped; then the last words, up to the cap.
-  if (tail !== trimmed) words.shift();
-  return words.slice(-MAX_TURN_TERMS);
 }
