@@ -4,10 +4,8 @@
  * increases and observations go into the instruments at once, so totals survive the process that
  * counted them (killed or not); gauges are kept per live connection and drop out when it closes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { processMetric } from './catalog.js';
 import {
@@ -20,6 +18,7 @@ import {
   parseReport,
 } from './process-report.js';
 import { METRICS_SOCKET_ENV } from './process-reporter.js';
+import { ReportSocketError, privateSocketPath } from './report-socket-path.js';
 import { seriesKey } from './stats-figures.js';
 
 /** Where the hub puts what it is told. */
@@ -50,14 +49,13 @@ export class ReportHub {
   /**
    * @param sink the instruments
    * @param logger where each process's first malformed report is logged (later ones are counted)
+   * @throws {@link ReportSocketError} when the socket's private directory cannot be made
    */
   constructor(
     private readonly sink: ReportSink,
     private readonly logger: Logger,
   ) {
-    // mkdtemp creates the directory 0700: only this user reaches the socket.
-    this.#dir = mkdtempSync(join(tmpdir(), 'memory-agent-metrics-'));
-    this.socketPath = join(this.#dir, 'reports.sock');
+    ({ dir: this.#dir, socketPath: this.socketPath } = privateSocketPath());
     this.#server = createServer((socket) => this.#accept(socket));
     this.#server.unref();
   }
@@ -65,10 +63,17 @@ export class ReportHub {
   /**
    * Listens, then sets the variable job processes read; call before the framework forks.
    * @returns once listening
+   * @throws {@link ReportSocketError} when the socket cannot listen
    */
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
+      this.#server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new ReportSocketError(
+            `the job processes' report socket cannot listen at ${this.socketPath} (${error.code ?? error.message})`,
+          ),
+        ),
+      );
       this.#server.listen(this.socketPath, () => resolve());
     });
     process.env[METRICS_SOCKET_ENV] = this.socketPath;

@@ -7,6 +7,7 @@ import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { loadDotEnv } from '../config/dot-env.js';
 import { secretsOf } from '../config/secrets.js';
 import { describeError, redactUrl } from '../lib/redact.js';
+import { ReportSocketError } from '../metrics/report-socket-path.js';
 import { prepareMemoryStore } from '../store/prepare-store.js';
 import { hardenShutdown } from './graceful-shutdown.js';
 import { healthPortProblem } from './health-port.js';
@@ -80,7 +81,10 @@ export async function runWorker(
     reapChildrenOnExit(() => (store.kind === 'embedded' ? store.ownPids() : []));
     // Before the framework forks: job processes inherit the report socket's path.
     await startWorkerMetrics(config, log().child({ component: 'metrics' })).catch(
-      (error: unknown) => exitWith(metricsPortProblem(config!, error)),
+      (error: unknown) =>
+        exitWith(
+          error instanceof ReportSocketError ? error.message : metricsPortProblem(config!, error),
+        ),
     );
     // Last, right before the CLI installs its own signal handlers: listening earlier would take
     // the default action (exit) from a Ctrl-C while the store is being prepared.
