@@ -3,7 +3,9 @@
  * set at session start; each turn adds the facts it brings up that the instructions do not
  * hold (see `MemoryAssistant` in assistant.ts). Both come from the call's local index, so a fact
  * stored during the call shows up from the next turn on, and a forgotten one is gone at once:
- * from the turn's facts, and from the instructions (rewritten).
+ * from the turn's facts, and from the instructions (rewritten). A new value stored over a printed
+ * fact (home_city Lyon over Paris) rewrites the instructions too, with the new value in its place:
+ * the prompt never carries the stale one.
  */
 import type { voice } from '@livekit/agents';
 import { memoriesForPrompt, memoriesForTurn, memoriesInPrompt } from '../memory/memory-prompt.js';
@@ -21,7 +23,8 @@ export interface TurnRecall {
   /** What each turn adds to its prompt. */
   readonly turnMemories: TurnMemories;
   /**
-   * After a forget, the agent's instructions are rewritten without the forgotten facts.
+   * After a forget, the agent's instructions are rewritten without the forgotten facts; after a
+   * new value is stored over a printed fact, with the new value instead of the old.
    * @param agent the call's assistant (built with `context` and memory tools)
    * @param onError told when the rewrite fails (the turn's facts are current regardless)
    */
@@ -50,7 +53,18 @@ export function openTurnRecall(
   // the newest (recency breaks the tie).
   let inInstructions = memoriesInPrompt(selectFromIndex(index, '', options));
   let printed = new Set(inInstructions.map(factOf));
+  let printedIds = new Set(inInstructions.map(idOf));
   const context = memoriesForPrompt(inInstructions);
+  /** Sets what the instructions print; false when it is what they print already. */
+  const reprint = (next: StoredMemory[]): boolean => {
+    const changed =
+      next.length !== inInstructions.length || next.some((m, i) => m !== inInstructions[i]);
+    if (!changed) return false;
+    inInstructions = memoriesInPrompt(next);
+    printed = new Set(inInstructions.map(factOf));
+    printedIds = new Set(inInstructions.map(idOf));
+    return true;
+  };
   return {
     index,
     context,
@@ -59,17 +73,32 @@ export function openTurnRecall(
         selectFromIndex(index, turnText, options).filter((m) => !printed.has(factOf(m))),
       ),
     keepInstructionsCurrent(agent, onError) {
-      call.onForgotten(() => {
-        const kept = inInstructions.filter((m) => index.holds(m));
-        if (kept.length === inInstructions.length) return;
-        inInstructions = memoriesInPrompt(kept);
-        printed = new Set(inInstructions.map(factOf));
+      const rewrite = () => {
         const text = assistantInstructions(memoriesForPrompt(inInstructions), true);
         agent.updateInstructions(text).catch(onError);
+      };
+      call.onForgotten(() => {
+        if (reprint(inInstructions.filter((m) => index.holds(m)))) rewrite();
+      });
+      call.onStored((stored) => {
+        // Cheap for most stores: only a fact with a printed category and key can make them stale.
+        const news = new Map<string, StoredMemory>();
+        for (const m of stored) if (printedIds.has(idOf(m)) && index.holds(m)) news.set(idOf(m), m);
+        if (news.size === 0) return;
+        // The new value takes the old one's place. A value confirmed again changes no line: the
+        // held object is kept (a later forget's `holds` check), the instructions are not rewritten.
+        const next = inInstructions.map((m) => news.get(idOf(m)) ?? m);
+        if (next.every((m, i) => factOf(m) === factOf(inInstructions[i]!))) inInstructions = next;
+        else if (reprint(next)) rewrite();
       });
     },
     close: () => call.close(),
   };
+}
+
+/** A fact's identity: one current value per category and key. */
+function idOf(memory: StoredMemory): string {
+  return JSON.stringify([memory.category, memory.key]);
 }
 
 /** A fact as the prompt prints it: the same category, key and value is the same line. */

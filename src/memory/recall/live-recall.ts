@@ -15,6 +15,12 @@ export interface CallRecall {
    *   everything); the index has already dropped the facts
    */
   onForgotten(listener: (keys: readonly string[] | undefined) => void): void;
+  /**
+   * Registers a listener for the caller's stored facts, for as long as the call is open.
+   * @param listener called after facts were stored, with them as the index now holds them (a
+   *   new value has already replaced the old one with its category and key)
+   */
+  onStored(listener: (memories: readonly StoredMemory[]) => void): void;
   /** Stops the updates (at call end). */
   close(): void;
 }
@@ -27,7 +33,8 @@ const BUILD_SLICE = 100;
 
 interface OpenRecall {
   index: RecallIndex;
-  listeners: ((keys: readonly string[] | undefined) => void)[];
+  forgotten: ((keys: readonly string[] | undefined) => void)[];
+  stored: ((memories: readonly StoredMemory[]) => void)[];
 }
 
 /**
@@ -51,7 +58,11 @@ export class LiveRecall {
    * @returns the call's recall, updated by `stored` and `forgotten` until closed
    */
   open(userId: string, memories: readonly StoredMemory[]): CallRecall {
-    const entry: OpenRecall = { index: RecallIndex.of(memories), listeners: [] };
+    const entry: OpenRecall = {
+      index: RecallIndex.of(memories),
+      forgotten: [],
+      stored: [],
+    };
     const calls = this.#open.get(userId) ?? new Set();
     calls.add(entry);
     this.#open.set(userId, calls);
@@ -64,7 +75,8 @@ export class LiveRecall {
     setImmediate(buildSlice);
     return {
       index: entry.index,
-      onForgotten: (listener) => void entry.listeners.push(listener),
+      onForgotten: (listener) => void entry.forgotten.push(listener),
+      onStored: (listener) => void entry.stored.push(listener),
       close: () => {
         closed = true;
         calls.delete(entry);
@@ -82,7 +94,10 @@ export class LiveRecall {
   stored(userId: string, items: readonly MemoryInput[], at: Date = new Date()): void {
     if (items.length === 0) return;
     const memories = items.map((item) => ({ ...item, createdAt: at, updatedAt: at }));
-    for (const call of this.#open.get(userId) ?? []) call.index.add(memories);
+    for (const call of this.#open.get(userId) ?? []) {
+      call.index.add(memories);
+      for (const listener of call.stored) listener(memories);
+    }
   }
 
   /**
@@ -93,7 +108,7 @@ export class LiveRecall {
   forgotten(userId: string, keys?: readonly string[]): void {
     for (const call of this.#open.get(userId) ?? []) {
       call.index.remove(keys);
-      for (const listener of call.listeners) listener(keys?.length ? keys : undefined);
+      for (const listener of call.forgotten) listener(keys?.length ? keys : undefined);
     }
   }
 }
