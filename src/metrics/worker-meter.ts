@@ -49,6 +49,19 @@ export interface WorkerMeterOptions {
   exporter?: PushMetricExporter;
 }
 
+/**
+ * OTLP export is on when an endpoint is set, unless the SDK's own switches turn it off.
+ *
+ * @param env where the OTEL_* variables are read
+ * @returns whether to push metrics over OTLP/HTTP
+ */
+export function otlpWanted(env: NodeJS.ProcessEnv): boolean {
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT;
+  const disabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
+  const exporters = (env.OTEL_METRICS_EXPORTER ?? '').toLowerCase().split(',');
+  return Boolean(endpoint) && !disabled && !exporters.map((e) => e.trim()).includes('none');
+}
+
 export class WorkerMeter implements ReportSink {
   readonly prometheus: PrometheusExporter;
   /**
@@ -67,8 +80,7 @@ export class WorkerMeter implements ReportSink {
     // Served by the worker's own HTTP server (with /ready), never a second one.
     this.prometheus = new PrometheusExporter({ preventServerStart: true });
     const readers: MetricReader[] = [this.prometheus];
-    const otlp = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT;
-    if (otlp || options.exporter) {
+    if (otlpWanted(env) || options.exporter) {
       readers.push(
         new PeriodicExportingMetricReader({
           // Endpoint, headers, timeout and compression: the exporter reads the OTEL_* variables.

@@ -38,6 +38,27 @@ export function laneBudget(pool: Config['pool']): LaneBudget {
   return { voiceBase, voiceOverflow, background: Math.max(1, cap - voiceBase - voiceOverflow) };
 }
 
+/**
+ * A cap too small for both lanes is legal but starves background work (an `.env` written
+ * before the lanes, with the old cap of 10, leaves it 3): said once at the worker's start.
+ *
+ * @param config - the validated configuration
+ * @returns one line naming the variables, or undefined when background work has a connection
+ *   for each extraction `MEMORY_CONCURRENCY` runs at once
+ */
+export function laneBudgetWarning(config: Pick<Config, 'pool' | 'memory'>): string | undefined {
+  const { voiceBase, voiceOverflow, background } = laneBudget(config.pool);
+  const wanted = config.memory.concurrency;
+  if (background >= wanted) return undefined;
+  return (
+    `POOL_CONNECTIONS_PER_ORIGIN=${config.pool.connectionsPerOrigin} leaves background work ` +
+    `${background} connection(s) per origin after the voice lane's ${voiceBase} + ` +
+    `${voiceOverflow}, fewer than MEMORY_CONCURRENCY=${wanted}: extractions will queue and fail ` +
+    `after POOL_ACQUIRE_TIMEOUT_MS. Raise POOL_CONNECTIONS_PER_ORIGIN to at least ` +
+    `${voiceBase + voiceOverflow + wanted} (the default 17 leaves 10), or unset it`
+  );
+}
+
 export class PoolLanes {
   readonly budget: LaneBudget;
   readonly acquireTimeoutMs: number;

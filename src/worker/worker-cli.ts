@@ -8,6 +8,7 @@ import { loadDotEnv } from '../config/dot-env.js';
 import { secretsOf } from '../config/secrets.js';
 import { describeError, redactUrl } from '../lib/redact.js';
 import { ReportSocketError } from '../metrics/report-socket-path.js';
+import { laneBudgetWarning } from '../pool/pool-lanes.js';
 import { prepareMemoryStore } from '../store/prepare-store.js';
 import { hardenShutdown } from './graceful-shutdown.js';
 import { healthPortProblem } from './health-port.js';
@@ -68,6 +69,8 @@ export async function runWorker(
       );
       process.exit(1);
     }
+    const starved = laneBudgetWarning(config);
+    if (starved) logger.warn(starved);
     // Before any job process is forked: they inherit the environment this may extend.
     hardenShutdown(logger);
     const store = await prepareMemoryStore(

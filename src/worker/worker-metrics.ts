@@ -9,7 +9,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { Sample } from '../metrics/process-report.js';
 import { ReportHub } from '../metrics/report-hub.js';
-import { WorkerMeter } from '../metrics/worker-meter.js';
+import { WorkerMeter, otlpWanted } from '../metrics/worker-meter.js';
 import { WorkerState } from '../metrics/worker-state.js';
 import { startMetricsServer } from './metrics-server.js';
 
@@ -34,7 +34,7 @@ export async function startWorkerMetrics(
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<WorkerMetrics | undefined> {
-  const otlp = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT);
+  const otlp = otlpWanted(env);
   if (config.metrics.port === undefined && !otlp) return undefined;
 
   const state = new WorkerState(`http://127.0.0.1:${config.livekit.healthPort}/`);

@@ -7,7 +7,7 @@ import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-met
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../src/lib/logger.js';
 import type { Sample } from '../../../src/metrics/process-report.js';
-import { WorkerMeter } from '../../../src/metrics/worker-meter.js';
+import { WorkerMeter, otlpWanted } from '../../../src/metrics/worker-meter.js';
 
 class FakeExporter implements PushMetricExporter {
   readonly exports: ResourceMetrics[] = [];
@@ -68,5 +68,17 @@ describe('the OTLP export', () => {
     await meter.flush(2_000);
     expect(warnings).toHaveLength(2);
     expect(warnings[1]).toEqual(['OTLP metrics export works again']);
+  });
+
+  it('pushes over OTLP only with an endpoint, and not when the SDK is switched off', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+    expect(otlpWanted({})).toBe(false);
+    expect(otlpWanted(endpoint)).toBe(true);
+    expect(otlpWanted({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://c:4318/v1/metrics' })).toBe(
+      true,
+    );
+    expect(otlpWanted({ ...endpoint, OTEL_SDK_DISABLED: 'true' })).toBe(false);
+    expect(otlpWanted({ ...endpoint, OTEL_METRICS_EXPORTER: 'none' })).toBe(false);
+    expect(otlpWanted({ ...endpoint, OTEL_METRICS_EXPORTER: 'otlp' })).toBe(true);
   });
 });

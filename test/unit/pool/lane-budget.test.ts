@@ -4,7 +4,7 @@
  * lane keeps at least one connection.
  */
 import { describe, expect, it } from 'vitest';
-import { laneBudget } from '../../../src/pool/pool-lanes.js';
+import { laneBudget, laneBudgetWarning } from '../../../src/pool/pool-lanes.js';
 import { testConfig } from '../../support/config.js';
 
 const budget = (env: Record<string, string> = {}) => laneBudget(testConfig(env).pool);
@@ -46,5 +46,16 @@ describe('laneBudget', () => {
       voiceOverflow: 0,
       background: 12,
     });
+  });
+});
+
+describe('laneBudgetWarning', () => {
+  it('is silent on the defaults and says what to set when background work is starved', () => {
+    expect(laneBudgetWarning(testConfig())).toBeUndefined();
+    // The cap of 10 an .env written before the lanes carries: 3 left for 4 extractions.
+    expect(laneBudgetWarning(testConfig({ POOL_CONNECTIONS_PER_ORIGIN: '10' }))).toBe(
+      "POOL_CONNECTIONS_PER_ORIGIN=10 leaves background work 3 connection(s) per origin after the voice lane's 5 + 2, fewer than MEMORY_CONCURRENCY=4: extractions will queue and fail after POOL_ACQUIRE_TIMEOUT_MS. Raise POOL_CONNECTIONS_PER_ORIGIN to at least 11 (the default 17 leaves 10), or unset it",
+    );
+    expect(laneBudgetWarning(testConfig({ POOL_CONNECTIONS_PER_ORIGIN: '11' }))).toBeUndefined();
   });
 });
