@@ -17,10 +17,15 @@ const logger = { info: () => undefined, warn: () => undefined } as unknown as Lo
 // OTLP on (to a port nothing listens on; nothing is exported within the test), no metrics port.
 const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' };
 const started: WorkerMetrics[] = [];
+// The unit tier shares one process between files: the framework's worker leaves as it came.
+const original = { run: AgentServer.prototype.run, drain: AgentServer.prototype.drain };
 
 // The meters are not shut down: that would try the unreachable collector until its timeout.
 afterAll(() => {
   for (const m of started) m.hub.close();
+  const proto = AgentServer.prototype as AgentServer & Record<symbol, unknown>;
+  Object.assign(proto, original);
+  delete proto[Symbol.for('livekit-memory-agent.metrics.watched')];
 });
 
 describe('starting worker metrics', () => {
