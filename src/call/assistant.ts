@@ -87,7 +87,7 @@ const INSTRUCTIONS_ID = 'lk.agent_task.instructions';
  * @param instructions the agent's instructions now
  * @returns a copy with the instructions replaced when they differ, or `chatCtx` itself
  */
-export function withCurrentInstructions(
+function withCurrentInstructions(
   chatCtx: llm.ChatContext,
   instructions: string | llm.Instructions,
 ): llm.ChatContext {
@@ -110,7 +110,7 @@ export function withCurrentInstructions(
  * @param turnMemories what the memory adds for the caller's last message
  * @returns a copy with the memories before the caller's last message, or `chatCtx` itself
  */
-export function withTurnMemories(
+function withTurnMemories(
   chatCtx: llm.ChatContext,
   turnMemories: TurnMemories,
 ): llm.ChatContext {

@@ -56,7 +56,6 @@ const stores: [string, () => Promise<Opened>, boolean][] = [
           SUPABASE_URL: supabase!.url,
           SUPABASE_SERVICE_ROLE_KEY: supabase!.serviceRoleKey,
         }),
-        { warmUp: false },
       );
       closers.push(() => pool.close());
       return {

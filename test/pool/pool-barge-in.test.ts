@@ -1,16 +1,13 @@
 /** A barge-in aborts the streamed reply, and with it its connection: the pool replaces it at once. */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
+import { closedAfterEach } from '../support/closed-after-each.js';
 import { testConfig } from '../support/config.js';
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 let server: OpenAIServer | undefined;
 let pool: ConnectionPool | undefined;
-afterEach(async () => {
-  await pool?.close();
-  await server?.close();
-  pool = server = undefined;
-});
+const closeAfter = closedAfterEach();
 
 /** Until every connection is back in the pool (undici frees a socket a tick after its response). */
 async function untilIdle(p: ConnectionPool): Promise<void> {
@@ -44,8 +41,8 @@ async function streamThenAbortAfter(p: ConnectionPool, chunks: number): Promise<
 
 describe('barge-in', () => {
   it('opens a replacement connection when a streamed reply is aborted; the next turn finds it warm', async () => {
-    server = await startOpenAIServer();
-    pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL }));
+    server = closeAfter(await startOpenAIServer());
+    pool = closeAfter(await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL })));
     server.onChat(() => ({ content: Array.from({ length: 30 }, (_, i) => `w${i}`).join(' ') }));
     server.setChunkDelay(20);
     expect(server.openConnections).toBe(2); // the warm-up's: two, for the LLM and the TTS
@@ -71,8 +68,8 @@ describe('barge-in', () => {
   });
 
   it('a request that times out against a hanging server is not a barge-in: nothing is replaced', async () => {
-    server = await startOpenAIServer();
-    pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL }));
+    server = closeAfter(await startOpenAIServer());
+    pool = closeAfter(await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL })));
     await untilIdle(pool);
     server.setLatency(60_000); // no answer, not even headers
     const requests = 10;
@@ -95,8 +92,8 @@ describe('barge-in', () => {
   });
 
   it('a request that completes normally triggers no replacement', async () => {
-    server = await startOpenAIServer();
-    pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL }));
+    server = closeAfter(await startOpenAIServer());
+    pool = closeAfter(await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL })));
     await untilIdle(pool);
     for (let i = 0; i < 3; i++) {
       const stream = await pool.openai.chat.completions.create({

@@ -1,22 +1,21 @@
 /** cleanup() never cuts a request in flight; close() is idempotent and bounded by its deadline. */
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConnectionPool, type Logger } from '../../src/pool/index.js';
 import { describeCleanup } from '../../src/tools/pool-summary.js';
+import { closedAfterEach } from '../support/closed-after-each.js';
 import { testConfig } from '../support/config.js';
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 let server: OpenAIServer | undefined;
 let pool: ConnectionPool | undefined;
-afterEach(async () => {
-  await pool?.close();
-  await server?.close();
-  pool = server = undefined;
-});
+const closeAfter = closedAfterEach();
 
 async function start(env: Record<string, string> = {}) {
-  server = await startOpenAIServer();
-  pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL, ...env }));
+  server = closeAfter(await startOpenAIServer());
+  pool = closeAfter(
+    await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL, ...env })),
+  );
   return { server, pool };
 }
 
@@ -117,11 +116,13 @@ describe('pool.close()', () => {
   });
 
   it('with POOL_CLOSE_TIMEOUT_MS=0, destroys a request in flight at once, without waiting', async () => {
-    server = await startOpenAIServer();
+    server = closeAfter(await startOpenAIServer());
     const logger = { info: vi.fn(), warn: vi.fn() };
-    pool = await ConnectionPool.create(
-      testConfig({ OPENAI_BASE_URL: server.baseURL, POOL_CLOSE_TIMEOUT_MS: '0' }),
-      { logger: logger as unknown as Logger },
+    pool = closeAfter(
+      await ConnectionPool.create(
+        testConfig({ OPENAI_BASE_URL: server.baseURL, POOL_CLOSE_TIMEOUT_MS: '0' }),
+        { logger: logger as unknown as Logger },
+      ),
     );
     server.setLatency(2_000);
     const inFlight = chat(pool).catch((error: unknown) => error);

@@ -5,24 +5,21 @@
  * waits leaves the queue at once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
 import { OVERFLOW_IDLE_MS } from '../../src/pool/pool-lanes.js';
+import { closedAfterEach } from '../support/closed-after-each.js';
 import { testConfig } from '../support/config.js';
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 let server: OpenAIServer | undefined;
 let pool: ConnectionPool | undefined;
-afterEach(async () => {
-  await pool?.close();
-  await server?.close();
-  pool = server = undefined;
-});
+const closeAfter = closedAfterEach();
 
 describe("the voice lane's overflow", () => {
   it('opens base + overflow connections for a burst, queues the rest, and closes the overflow once idle', async () => {
-    server = await startOpenAIServer();
-    pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL }));
+    server = closeAfter(await startOpenAIServer());
+    pool = closeAfter(await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL })));
     const { voiceConnections, voiceOverflow } = testConfig().pool;
     server.setLatency(300);
     const burst = voiceConnections + voiceOverflow + 1;
@@ -49,8 +46,8 @@ describe("the voice lane's overflow", () => {
 
 describe("the voice lane's queue", () => {
   it('lets a request aborted while it waits (a barge-in) leave the queue at once; it is never sent', async () => {
-    server = await startOpenAIServer();
-    pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL }));
+    server = closeAfter(await startOpenAIServer());
+    pool = closeAfter(await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL })));
     const { voiceConnections, voiceOverflow } = testConfig().pool;
     server.setLatency(400);
     const chat = (signal?: AbortSignal) =>

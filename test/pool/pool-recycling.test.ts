@@ -6,8 +6,9 @@
  * timers: test/unit/pool/connection-recycler.test.ts.)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
+import { closedAfterEach } from '../support/closed-after-each.js';
 import { testConfig } from '../support/config.js';
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
@@ -16,11 +17,7 @@ const REPLY = 'one two three four five six seven eight';
 
 let server: OpenAIServer | undefined;
 let pool: ConnectionPool | undefined;
-afterEach(async () => {
-  await pool?.close();
-  await server?.close();
-  pool = server = undefined;
-});
+const closeAfter = closedAfterEach();
 
 const turn = (p: ConnectionPool) =>
   p.openai.chat.completions.create({
@@ -31,13 +28,15 @@ const turn = (p: ConnectionPool) =>
 
 describe('recycling connections by age', () => {
   it('replaces idle connections past the age, lets a busy one finish first, and the next turn finds a warm one', async () => {
-    server = await startOpenAIServer();
+    server = closeAfter(await startOpenAIServer());
     server.onChat(() => ({ content: REPLY }));
-    pool = await ConnectionPool.create(
-      testConfig({
-        OPENAI_BASE_URL: server.baseURL,
-        POOL_MAX_CONNECTION_AGE_MS: String(MAX_AGE_MS),
-      }),
+    pool = closeAfter(
+      await ConnectionPool.create(
+        testConfig({
+          OPENAI_BASE_URL: server.baseURL,
+          POOL_MAX_CONNECTION_AGE_MS: String(MAX_AGE_MS),
+        }),
+      ),
     );
     const p = pool;
     const warmAtBuild = server.connectionsOpened;

@@ -1,18 +1,15 @@
 /** Warm connections are reused and capped, counted on the server side of the socket. */
 import OpenAI, { type ClientOptions } from 'openai';
 import { Agent } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
+import { closedAfterEach } from '../support/closed-after-each.js';
 import { testConfig } from '../support/config.js';
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 let server: OpenAIServer | undefined;
 let pool: ConnectionPool | undefined;
-afterEach(async () => {
-  await pool?.close();
-  await server?.close();
-  pool = server = undefined;
-});
+const closeAfter = closedAfterEach();
 
 /** Runs `total` tasks, at most `concurrency` at a time. */
 async function runLimited(total: number, concurrency: number, task: () => Promise<unknown>) {
@@ -33,8 +30,10 @@ const chat = (client: OpenAI) =>
   });
 
 async function start(env: Record<string, string>) {
-  server = await startOpenAIServer();
-  pool = await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL, ...env }));
+  server = closeAfter(await startOpenAIServer());
+  pool = closeAfter(
+    await ConnectionPool.create(testConfig({ OPENAI_BASE_URL: server.baseURL, ...env })),
+  );
   return { server, pool };
 }
 

@@ -4,19 +4,16 @@
  * Nothing in flight or queued is aborted: every stream arrives whole. (test/pool/pool-lifecycle
  * covers one stream and one request; this is the same promise under concurrency.)
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectionPool } from '../../src/pool/index.js';
+import { closedAfterEach } from '../support/closed-after-each.js';
 import { testConfig } from '../support/config.js';
 import { eventually } from '../support/eventually.js';
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
 
 let server: OpenAIServer | undefined;
 let pool: ConnectionPool | undefined;
-afterEach(async () => {
-  await pool?.close();
-  await server?.close();
-  pool = server = undefined;
-});
+const closeAfter = closedAfterEach();
 
 const CAP = 4;
 const STREAMS = 24;
@@ -24,20 +21,22 @@ const WORDS = 12;
 
 describe('pool cleanup and close under traffic', () => {
   it('abort nothing in flight or queued: every one of many concurrent streams arrives whole', async () => {
-    server = await startOpenAIServer({ chunkDelayMs: 15 });
+    server = closeAfter(await startOpenAIServer({ chunkDelayMs: 15 }));
     const s = server;
     s.onChat((request) => {
       const said = JSON.stringify(request.messages?.at(-1)?.content ?? '');
       const n = /stream (\d+)/.exec(said)?.[1] ?? '?';
       return { content: Array.from({ length: WORDS }, (_, i) => `s${n}w${i}`).join(' ') };
     });
-    pool = await ConnectionPool.create(
-      testConfig({
-        OPENAI_BASE_URL: s.baseURL,
-        POOL_CONNECTIONS_PER_ORIGIN: String(CAP),
-        POOL_CLOSE_TIMEOUT_MS: '20000',
-      }),
-      { warmUp: false },
+    pool = closeAfter(
+      await ConnectionPool.create(
+        testConfig({
+          OPENAI_BASE_URL: s.baseURL,
+          POOL_CONNECTIONS_PER_ORIGIN: String(CAP),
+          POOL_CLOSE_TIMEOUT_MS: '20000',
+        }),
+        { warmUp: false },
+      ),
     );
     const p = pool;
 

@@ -13,7 +13,7 @@ import type { StoredMemory } from '../../store/memory-store.js';
  * @param value a memory's value
  * @returns it quoted, as printed
  */
-export function quotedValue(value: string): string {
+function quotedValue(value: string): string {
   return JSON.stringify(value).replace(
     /[<>\u0085\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,

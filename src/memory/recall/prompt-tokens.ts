@@ -16,7 +16,7 @@ export const CHARS_PER_TOKEN = 4;
  * @returns its estimated size in tokens: ASCII characters / 4 (rounded up), plus one for each
  *   other character (code point)
  */
-export function estimateTokens(text: string): number {
+function estimateTokens(text: string): number {
   let ascii = 0;
   let other = 0;
   for (const char of text) {

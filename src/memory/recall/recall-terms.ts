@@ -47,7 +47,7 @@ const MIN_STEM = 3;
  * @param word one word as the tokenizer cut it
  * @returns its rough stem, lower case
  */
-export function stemOf(word: string): string {
+function stemOf(word: string): string {
   let stem = word.toLowerCase().replace(/['’]s$/, '');
   // Two passes: "allergies" → "allerg", "marketing" → "market".
   for (let pass = 0; pass < 2; pass++) {

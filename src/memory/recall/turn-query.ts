@@ -20,7 +20,7 @@ const COMMON_SHARE = 5;
 const MIN_COMMON_FACTS = 200;
 
 /** The search library's own word splitter, used to count which facts hold which words. */
-export const tokenize = MiniSearch.getDefault('tokenize') as (text: string) => string[];
+const tokenize = MiniSearch.getDefault('tokenize') as (text: string) => string[];
 
 /**
  * @param text what the caller said
