@@ -110,10 +110,7 @@ function withCurrentInstructions(
  * @param turnMemories what the memory adds for the caller's last message
  * @returns a copy with the memories before the caller's last message, or `chatCtx` itself
  */
-function withTurnMemories(
-  chatCtx: llm.ChatContext,
-  turnMemories: TurnMemories,
-): llm.ChatContext {
+function withTurnMemories(chatCtx: llm.ChatContext, turnMemories: TurnMemories): llm.ChatContext {
   const items = chatCtx.items;
   const last = items.findLastIndex((i) => i.type === 'message' && i.role === 'user');
   if (last < 0) return chatCtx;
