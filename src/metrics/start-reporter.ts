@@ -7,14 +7,14 @@ import { RequestLatency, originsOf } from './request-latency.js';
 
 /**
  * @param config the job process's configuration (the services' URLs label the latencies)
- * @param stats the pool's snapshot, read at each report
+ * @param stats the pool's snapshot, read at each report (undefined while no pool is built)
  * @param logger where a broken socket is noted (debug)
  * @param env where the main process put its socket's path
  * @returns the running reporter, or undefined when metrics are off (`dev`, `connect`, tests)
  */
 export function startProcessReporter(
   config: Config,
-  stats: () => PoolStats,
+  stats: () => PoolStats | undefined,
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): ProcessReporter | undefined {

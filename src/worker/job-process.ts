@@ -69,10 +69,9 @@ export async function prewarmJobProcess(proc: JobProcess<JobProcessData>): Promi
   const logger = log().child({ component: 'prewarm' });
   try {
     const config = loadConfig();
+    reporterOf(proc, config, logger);
     const { pool, services } = await buildProcessResources(config, logger);
     Object.assign(proc.userData, { config, pool, services, prewarmedAt: Date.now() });
-    const reporter = startProcessReporter(config, () => pool.stats(), logger);
-    if (reporter) proc.userData.reporter = reporter;
     // The new-caller and generic greetings' speech, once per process, while no caller waits. Not
     // awaited: prewarm has 10 s in all, and a caller who comes first hears the TTS say them.
     void services?.greetings.prepareCommonAudio();
@@ -100,10 +99,12 @@ export async function runJob(ctx: JobContext<JobProcessData>): Promise<void> {
   const entryAt = Date.now();
   const logger = log().child({ component: 'job', room: ctx.job.room?.name, job: ctx.job.id });
   const config = ctx.proc.userData.config ?? loadConfig();
+  const reporter = reporterOf(ctx.proc, config, logger);
   const warm = ctx.proc.userData.pool !== undefined;
   const { pool, services } = warm
     ? { pool: ctx.proc.userData.pool!, services: ctx.proc.userData.services }
     : await buildProcessResources(config, logger);
+  if (!warm) Object.assign(ctx.proc.userData, { config, pool, services });
   logger.info(
     {
       warm,
@@ -112,8 +113,6 @@ export async function runJob(ctx: JobContext<JobProcessData>): Promise<void> {
     },
     'job entry',
   );
-  const reporter =
-    ctx.proc.userData.reporter ?? startProcessReporter(config, () => pool.stats(), logger);
   reporter?.setState('job');
 
   // Filled once the caller is known; the shutdown callback may run before that.
@@ -179,4 +178,24 @@ function summary(pool: ConnectionPool): Record<string, unknown> {
     connectionsOpened: stats.connections.opened,
     warmReuseRatio: stats.connections.warmReuseRatio,
   };
+}
+
+/**
+ * The process's metrics reporter, started once and before its pool is built: the pool's warm-up
+ * requests are timed too (undici's diagnostics channels are only heard once subscribed).
+ * @param proc the job process; the reporter is kept in `proc.userData`
+ * @param config the configuration
+ * @param logger where a broken socket is noted
+ * @returns the reporter, or undefined when the main process collects no metrics
+ */
+function reporterOf(
+  proc: JobProcess<JobProcessData>,
+  config: Config,
+  logger: Logger,
+): ProcessReporter | undefined {
+  if (!proc.userData.reporter) {
+    const reporter = startProcessReporter(config, () => proc.userData.pool?.stats(), logger);
+    if (reporter) proc.userData.reporter = reporter;
+  }
+  return proc.userData.reporter;
 }
