@@ -42,6 +42,10 @@ describe('load', () => {
     fx.openai.onChat(extraction.handler);
     const p = await fx.process({
       POOL_CONNECTIONS_PER_ORIGIN: String(CAP),
+      // The cap counts both lanes: 3 + 0 for the calls leaves extraction 7 of the 10, more than
+      // its 4 at once (5 + 2 would leave 3, which the worker's start warns about).
+      POOL_VOICE_CONNECTIONS: '3',
+      POOL_VOICE_OVERFLOW: '0',
       MEMORY_MAX_QUEUED_TURNS: String(MAX_QUEUED),
       MEMORY_BATCH_SIZE: '4',
       MEMORY_CONCURRENCY: '4',
